@@ -1,0 +1,59 @@
+"""OAuth Sandbox application factory: config → extensions → blueprints → error handlers → CLI."""
+import os
+
+from flask import Flask
+from flask_cors import CORS
+
+from sandbox import cli, database, logs
+from sandbox.config import load_config
+from sandbox.dialects import DIALECTS
+from sandbox.errors import register_api_prefix, register_error_handlers
+from sandbox.extensions import csrf, db, limiter
+from sandbox.web import auth, front
+
+
+def create_app(test_config=None):
+    """Create the sandbox app; `test_config` replaces instance/config.py and the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, test_config)
+    if app.config["ALLOW_INSECURE_HTTP"]:
+        # Authlib reads this flag from the environment only; a sandbox is commonly served over http.
+        os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
+    logs.init_app(app)
+
+    database.init_app(app)
+    csrf.init_app(app)
+    # Registered before the limiter's own hook so that it runs after it (Flask runs them in reverse).
+    app.after_request(keep_retry_after_for_429)
+    limiter.init_app(app)
+
+    app.register_blueprint(front.bp)
+    app.register_blueprint(auth.bp)
+    for dialect in DIALECTS:
+        app.register_blueprint(dialect.blueprint)
+        for prefix in dialect.api_prefixes:
+            register_api_prefix(prefix, dialect.error_class)
+        dialect.init_app(app)
+    CORS(app, resources={path: opts for d in DIALECTS for path, opts in d.cors_resources.items()})
+
+    register_error_handlers(app)
+    app.after_request(set_security_headers)
+    cli.init_app(app)
+    database.prepare_profile(app)
+    return app
+
+
+def keep_retry_after_for_429(response):
+    """flask-limiter adds Retry-After to every limited response; it only means something on a 429."""
+    if response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
+def set_security_headers(response):
+    """Pages cannot be framed (clickjacking on consent), sniffed, or leak URLs with codes in Referer."""
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    return response

@@ -1,0 +1,1 @@
+"""OAuth Sandbox: four documented token APIs on one shared OAuth core."""

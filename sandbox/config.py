@@ -1,0 +1,81 @@
+"""Default settings, and how create_app layers instance config and the environment over them."""
+import os
+import secrets
+from pathlib import Path
+
+PROFILES = ("development", "production", "testing")
+
+DEFAULTS = {
+    # development: demo data on first start; production: nothing implicit (see the README).
+    "SANDBOX_PROFILE": "development",
+    "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite file instance/sandbox.db
+    "SQLITE_BUSY_TIMEOUT_SECONDS": 30,
+    # Rate limits (flask-limiter syntax); low enough to hit by hand.
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_KEY_PREFIX": "oauth-sandbox",
+    "LOGIN_RATE_LIMIT": "10 per minute",
+    "PHP_TOKEN_RATE_LIMIT": "30 per minute",
+    "PHP_USERINFO_RATE_LIMIT": "60 per minute",
+    # OAuth engine
+    "AUTH_CODE_TTL_SECONDS": 600,  # RFC 6749 §4.1.2: at most 10 minutes recommended
+    "PHP_ACCESS_TOKEN_TTL_SECONDS": 3600,  # seed 002: "expires_in": 3600
+    # Requests and cookies
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # The sample clients run on localhost too, and cookies ignore ports: a distinct name keeps
+    # the sandbox's login from being overwritten by a sample's Flask `session` cookie.
+    "SESSION_COOKIE_NAME": "oauth_sandbox_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": 3600,
+    # Authlib refuses plain http except on loopback; a sandbox is often served over http.
+    "ALLOW_INSECURE_HTTP": True,
+}
+
+
+def load_config(app, test_config=None):
+    """Fill app.config: defaults, then instance/config.py (or the test config), then the environment."""
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("SANDBOX")
+        if os.environ.get("DATABASE_URL"):
+            app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+        if os.environ.get("RATELIMIT_STORAGE_URI"):
+            app.config["RATELIMIT_STORAGE_URI"] = os.environ["RATELIMIT_STORAGE_URI"]
+    else:
+        app.config.from_mapping(test_config)
+
+    profile = app.config["SANDBOX_PROFILE"]
+    if profile not in PROFILES:
+        raise RuntimeError(f"SANDBOX_PROFILE must be one of {', '.join(PROFILES)}, not {profile!r}")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "sandbox.db")
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path) / "secret_key")
+
+
+def normalize_database_url(url):
+    """Accept the common postgres:// spellings and use the psycopg 3 driver for them."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(path):
+    """Read the generated secret key from instance/, creating it (mode 0600) on first start."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker wrote it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

@@ -1,0 +1,45 @@
+"""Demo data (SPEC.md) and the helpers that create users and clients for it and for the CLI."""
+from .extensions import db
+from .models import Client, User
+
+DEMO_PASSWORD = "demo-password"
+DEMO_USERS = (
+    ("johndoe", "john@example.com", "John Doe"),  # seed 002's userinfo example
+    ("janedoe", "jane@example.com", "Jane Doe"),
+)
+PHP_DEMO_REDIRECT_URIS = (
+    "http://localhost:8000/callback",
+    "http://127.0.0.1:8000/callback",
+    "https://example.com/callback",
+)
+
+
+def create_user(username, email, full_name, password):
+    """Add a user with a hashed password (not committed)."""
+    user = User(username=username, email=email, full_name=full_name)
+    user.set_password(password)
+    db.session.add(user)
+    return user
+
+
+def create_client(dialect, client_id, client_secret, name, redirect_uris=(), grant_types=(), scope=""):
+    """Add an OAuth client of `dialect` with a hashed secret (not committed)."""
+    client = Client(client_id=client_id, name=name, dialect=dialect, redirect_uris=list(redirect_uris),
+                    grant_types=list(grant_types), scope=scope)
+    client.set_secret(client_secret)
+    db.session.add(client)
+    return client
+
+
+def is_empty():
+    """Whether the database holds no users yet (a first start)."""
+    return db.session.scalar(db.select(User.id).limit(1)) is None
+
+
+def load_demo_data():
+    """Create the demo users and clients of SPEC.md and commit."""
+    for username, email, full_name in DEMO_USERS:
+        create_user(username, email, full_name, DEMO_PASSWORD)
+    create_client("php", "php-demo", "php-demo-secret", "PHP demo client",
+                  redirect_uris=PHP_DEMO_REDIRECT_URIS, grant_types=["authorization_code"])
+    db.session.commit()

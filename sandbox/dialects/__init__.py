@@ -1,0 +1,31 @@
+"""The dialects: one blueprint each, translating a document's wire format to and from the core."""
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask import Blueprint
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the app needs to know to mount a dialect and show it on the front page."""
+
+    name: str
+    title: str
+    seed: str
+    blueprint: Blueprint
+    error_class: type
+    api_prefixes: tuple
+    endpoints: tuple  # (method, path, what it does)
+    front_template: str
+    init_app: Callable  # binds the dialect's OAuth servers to the app
+    cors_resources: dict = field(default_factory=dict)
+
+
+def load_dialects():
+    """Every dialect that exists, in front-page order."""
+    from . import php
+
+    return (php.DIALECT,)
+
+
+DIALECTS = load_dialects()

@@ -1,0 +1,102 @@
+"""Error shapes: each dialect's JSON under its path prefixes, HTML pages everywhere else."""
+import logging
+
+from flask import jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class DialectError(Exception):
+    """An error a dialect answers in its own JSON shape; each dialect subclasses it once."""
+
+    status = 400
+
+    def __init__(self, error, description, status=None, headers=None):
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        if status is not None:
+            self.status = status
+        self.headers = dict(headers or {})
+
+    def body(self):
+        """The JSON body in the dialect's shape."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_http_status(cls, status, description):
+        """The dialect's error for a plain HTTP failure (404, 405, 413, 429, 500, …)."""
+        raise NotImplementedError
+
+    def to_response(self):
+        """The Flask response for this error."""
+        response = jsonify(self.body())
+        response.status_code = self.status
+        response.headers.update(self.headers)
+        return response
+
+
+# Path prefix -> DialectError subclass; the longest matching prefix wins (/api/v1/ before /api/).
+_API_PREFIXES = {}
+
+
+def register_api_prefix(prefix, error_class):
+    """Declare that paths under `prefix` belong to the dialect whose errors are `error_class`."""
+    _API_PREFIXES[prefix] = error_class
+
+
+def dialect_error_class(path):
+    """The DialectError subclass owning `path`, or None for a page."""
+    for prefix in sorted(_API_PREFIXES, key=len, reverse=True):
+        if path.startswith(prefix):
+            return _API_PREFIXES[prefix]
+    return None
+
+
+def wants_json():
+    """Whether the client prefers JSON over HTML (for pages that answer both)."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def render_error_page(status, title, message):
+    """An HTML error page."""
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def handle_http_exception(exc):
+    """404/405/413/429/… : the dialect's JSON under an API prefix, an HTML page elsewhere."""
+    error_class = dialect_error_class(request.path)
+    if error_class is None:
+        return render_error_page(exc.code, exc.name, exc.description)
+    error = error_class.from_http_status(exc.code, exc.description)
+    response = error.to_response()
+    if exc.code == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def handle_unexpected_error(exc):
+    """Any other exception: roll back, log it, answer 500 without leaking details."""
+    if isinstance(exc, HTTPException):
+        return handle_http_exception(exc)
+    db.session.rollback()
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return handle_http_exception(InternalServerError())
+
+
+def handle_csrf_error(exc):
+    """A form posted without a valid CSRF token: say so, change nothing."""
+    return render_error_page(400, "Form expired or forged", exc.description + " Reload the page and try again.")
+
+
+def register_error_handlers(app):
+    """Wire every error handler into the app."""
+    app.register_error_handler(DialectError, lambda exc: exc.to_response())
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(Exception, handle_unexpected_error)

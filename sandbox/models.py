@@ -1,0 +1,188 @@
+"""The core every dialect shares: users, OAuth clients, authorization codes and tokens."""
+from typing import Optional
+from urllib.parse import urlsplit
+
+from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from . import clock
+from .extensions import db
+from .security import hash_password, hash_token, password_matches, token_matches
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class User(db.Model):
+    """A resource owner: logs in at the login page and is what userinfo describes."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    full_name: Mapped[str] = mapped_column(String(255), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[int] = mapped_column(default=clock.now)
+
+    def set_password(self, password):
+        """Store a salted hash of `password`, never the password itself."""
+        self.password_hash = hash_password(password)
+
+    def check_password(self, password):
+        """Whether `password` is this user's password."""
+        return password_matches(self.password_hash, password)
+
+    def get_user_id(self):
+        """Authlib's name for the primary key."""
+        return self.id
+
+    @classmethod
+    def by_username(cls, username):
+        """The user with this exact username, or None."""
+        return db.session.scalar(db.select(cls).filter_by(username=username))
+
+
+def redirect_uri_matches(registered, requested):
+    """Exact match, except that a loopback URI may use any port (RFC 8252 §7.3)."""
+    if registered == requested:
+        return True
+    try:
+        reg, req = urlsplit(registered), urlsplit(requested)
+        reg.port, req.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return False
+    if reg.scheme != "http" or reg.hostname not in LOOPBACK_HOSTS:
+        return False
+
+    def all_but_port(uri):
+        return uri.scheme, uri.hostname, uri.username, uri.password, uri.path, uri.query, uri.fragment
+
+    return all_but_port(req) == all_but_port(reg)
+
+
+class Client(db.Model, ClientMixin):
+    """An OAuth client registered for one dialect, with its hashed secret and redirect URIs."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(128), unique=True)
+    client_secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(255))
+    dialect: Mapped[str] = mapped_column(String(32), index=True)
+    redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list] = mapped_column(JSON, default=list)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(default=clock.now)
+
+    def set_secret(self, secret):
+        """Store the SHA-256 of the client secret."""
+        self.client_secret_hash = hash_token(secret)
+
+    def get_client_id(self):
+        return self.client_id
+
+    def get_default_redirect_uri(self):
+        return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
+
+    def get_allowed_scope(self, scope):
+        """The requested scopes this client may have (all of them when none are requested)."""
+        allowed = set(self.scope.split())
+        if not scope:
+            return self.scope
+        return " ".join(s for s in scope.split() if s in allowed)
+
+    def check_redirect_uri(self, redirect_uri):
+        return any(redirect_uri_matches(uri, redirect_uri) for uri in self.redirect_uris)
+
+    def check_client_secret(self, client_secret):
+        return token_matches(self.client_secret_hash, client_secret)
+
+    def check_endpoint_auth_method(self, method, endpoint):
+        return method in ("client_secret_basic", "client_secret_post")
+
+    def check_response_type(self, response_type):
+        return response_type == "code" and "authorization_code" in self.grant_types
+
+    def check_grant_type(self, grant_type):
+        return grant_type in self.grant_types
+
+
+class AuthorizationCode(db.Model, AuthorizationCodeMixin):
+    """A single-use code, stored as its SHA-256, bound to client, user and redirect URI."""
+
+    __tablename__ = "authorization_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(Text, default="")
+    scope: Mapped[str] = mapped_column(Text, default="")
+    code_challenge: Mapped[Optional[str]] = mapped_column(String(128))
+    code_challenge_method: Mapped[Optional[str]] = mapped_column(String(16))
+    issued_at: Mapped[int] = mapped_column(default=clock.now)
+    expires_at: Mapped[int]
+    used_at: Mapped[Optional[int]]
+
+    client: Mapped[Client] = relationship()
+    user: Mapped[User] = relationship()
+
+    def get_redirect_uri(self):
+        return self.redirect_uri
+
+    def get_scope(self):
+        return self.scope
+
+    def is_expired(self):
+        """Whether the code has outlived its lifetime on the sandbox clock."""
+        return clock.now() >= self.expires_at
+
+
+class Token(db.Model, TokenMixin):
+    """An issued access token (and optional refresh token), stored only as SHA-256 hashes."""
+
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialect: Mapped[str] = mapped_column(String(32))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    authorization_code_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("authorization_codes.id", ondelete="SET NULL"), index=True
+    )
+    access_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    token_type: Mapped[str] = mapped_column(String(32), default="Bearer")
+    scope: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[int] = mapped_column(default=clock.now)
+    expires_in: Mapped[int]
+    revoked_at: Mapped[Optional[int]]
+
+    client: Mapped[Client] = relationship()
+    user: Mapped[Optional[User]] = relationship()
+
+    def check_client(self, client):
+        return self.client_id == client.id
+
+    def get_scope(self):
+        return self.scope
+
+    def get_expires_in(self):
+        return self.expires_in
+
+    def get_expires_at(self):
+        return self.issued_at + self.expires_in
+
+    def is_expired(self):
+        """Whether the access token has outlived its lifetime on the sandbox clock."""
+        return clock.now() >= self.get_expires_at()
+
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    @classmethod
+    def by_access_token(cls, access_token):
+        """The token row for a presented access token string, or None."""
+        return db.session.scalar(db.select(cls).filter_by(access_token_hash=hash_token(access_token)))

@@ -1,0 +1,217 @@
+"""The OAuth 2.0 engine the dialects share, built on Authlib.
+
+Each dialect gets its own `SandboxAuthorizationServer` and `SandboxResourceProtector` (its clients,
+token format, lifetime and error shape), but codes, tokens and their rules live here once.
+"""
+from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
+from authlib.oauth2 import OAuth2Request
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    UnsupportedResponseTypeError,
+    grants,
+)
+from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
+from authlib.oauth2.rfc7636 import CodeChallenge
+from flask import current_app, request
+from sqlalchemy import update
+
+from . import clock
+from .extensions import db
+from .models import AuthorizationCode, Client, Token
+from .security import hash_token, new_token
+
+REALM = "OAuth Sandbox"
+
+
+class PayloadRequest(OAuth2Request):
+    """An OAuth2Request over a dict a dialect built from its own wire format (form or JSON)."""
+
+    def __init__(self, data):
+        super().__init__(request.method, request.url, headers=request.headers)
+        self.payload = BasicOAuth2Payload(data)
+
+    @property
+    def form(self):
+        return self.payload.data
+
+    @property
+    def args(self):
+        return request.args
+
+
+class SandboxAuthorizationServer(AuthorizationServer):
+    """An authorization server for one dialect: its clients, its token format, its error shape.
+
+    `error_for` turns an Authlib OAuth2Error into the dialect's DialectError; errors that redirect
+    back to the client (RFC 6749 §4.1.2.1) keep Authlib's redirect.
+    """
+
+    def __init__(self, dialect, token_prefix, ttl_setting, error_for):
+        super().__init__()
+        self.dialect = dialect
+        self.token_prefix = token_prefix
+        self.ttl_setting = ttl_setting
+        self.error_for = error_for
+
+    def init_app(self, app, query_client=None, save_token=None):
+        """Bind to the app; clients and tokens always come from the shared core."""
+        super().init_app(app, query_client=self.find_client, save_token=self.store_token)
+
+    def create_bearer_token_generator(self, config):
+        """Opaque prefixed tokens, living as long as the dialect's TTL setting says at issue time."""
+        return BearerTokenGenerator(
+            access_token_generator=lambda **_: new_token(self.token_prefix + "at_"),
+            refresh_token_generator=lambda **_: new_token(self.token_prefix + "rt_"),
+            expires_generator=lambda client, grant_type: current_app.config[self.ttl_setting],
+        )
+
+    def create_oauth2_request(self, request):
+        """Accept a request a dialect already built from its wire format."""
+        if isinstance(request, OAuth2Request):
+            return request
+        return super().create_oauth2_request(request)
+
+    def find_client(self, client_id):
+        """The client with this id, if it is registered for this dialect."""
+        return db.session.scalar(db.select(Client).filter_by(client_id=client_id, dialect=self.dialect))
+
+    def store_token(self, token, oauth_request):
+        """Persist an issued token as hashes, linked to its client, user and authorization code."""
+        code = oauth_request.authorization_code
+        refresh_token = token.get("refresh_token")
+        db.session.add(
+            Token(
+                dialect=self.dialect,
+                client_id=oauth_request.client.id,
+                user_id=oauth_request.user.id if oauth_request.user else None,
+                authorization_code_id=code.id if code is not None else None,
+                access_token_hash=hash_token(token["access_token"]),
+                refresh_token_hash=hash_token(refresh_token) if refresh_token else None,
+                token_type=token["token_type"],
+                scope=token.get("scope", ""),
+                issued_at=clock.now(),
+                expires_in=token["expires_in"],
+            )
+        )
+        db.session.commit()
+
+    def get_authorization_grant(self, oauth_request):
+        """A missing response_type is invalid_request (RFC 6749 §4.1.2.1), not an unsupported one."""
+        try:
+            return super().get_authorization_grant(oauth_request)
+        except UnsupportedResponseTypeError as error:
+            if oauth_request.payload.response_type:
+                raise
+            raise InvalidRequestError("Missing 'response_type' parameter.", redirect_uri=error.redirect_uri)
+
+    def handle_error_response(self, oauth_request, error):
+        """Redirect errors go back to the client; the rest are raised in the dialect's shape."""
+        if error.redirect_uri:
+            return super().handle_error_response(oauth_request, error)
+        raise self.error_for(error)
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
+    """The authorization code grant over the core's AuthorizationCode table.
+
+    Codes are stored hashed, single-use and short-lived. Redeeming one is an atomic
+    `UPDATE … WHERE used_at IS NULL`, so of many concurrent redemptions exactly one wins; a
+    replayed code revokes every token the first redemption issued (RFC 6749 §4.1.2).
+    """
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    @staticmethod
+    def validate_authorization_redirect_uri(oauth_request, client):
+        """Every dialect here requires redirect_uri, matched against the registered ones."""
+        if not oauth_request.payload.redirect_uri:
+            raise InvalidRequestError("Missing 'redirect_uri' parameter.")
+        if not client.check_redirect_uri(oauth_request.payload.redirect_uri):
+            raise InvalidRequestError("The 'redirect_uri' is not registered for this client.")
+        return oauth_request.payload.redirect_uri
+
+    def save_authorization_code(self, code, oauth_request):
+        """Store the new code's hash with everything it is bound to."""
+        data = oauth_request.payload.data
+        db.session.add(
+            AuthorizationCode(
+                code_hash=hash_token(code),
+                client_id=oauth_request.client.id,
+                user_id=oauth_request.user.id,
+                redirect_uri=oauth_request.payload.redirect_uri or "",
+                scope=oauth_request.scope or "",
+                code_challenge=data.get("code_challenge"),
+                code_challenge_method=data.get("code_challenge_method"),
+                issued_at=clock.now(),
+                expires_at=clock.now() + current_app.config["AUTH_CODE_TTL_SECONDS"],
+            )
+        )
+        db.session.commit()
+
+    def query_authorization_code(self, code, client):
+        """The unexpired, unused code issued to this client; a replay revokes what it issued."""
+        found = db.session.scalar(
+            db.select(AuthorizationCode).filter_by(code_hash=hash_token(code), client_id=client.id)
+        )
+        if found is None or found.is_expired():
+            return None
+        if found.used_at is not None:
+            revoke_tokens_of_code(found)
+            return None
+        return found
+
+    def authenticate_user(self, authorization_code):
+        """Claim the code atomically; the loser of a race sees it as already used."""
+        claimed = db.session.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.id == authorization_code.id, AuthorizationCode.used_at.is_(None))
+            .values(used_at=clock.now())
+        ).rowcount
+        if claimed != 1:
+            revoke_tokens_of_code(authorization_code)
+            raise InvalidGrantError("The authorization code has already been used.")
+        return authorization_code.user
+
+    def delete_authorization_code(self, authorization_code):
+        """Keep the used code (marked used_at) so that a replay is recognised; purged later."""
+
+
+def revoke_tokens_of_code(authorization_code):
+    """Revoke every token issued from this code (its replay means the code leaked)."""
+    db.session.execute(
+        update(Token)
+        .where(Token.authorization_code_id == authorization_code.id, Token.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    )
+    db.session.commit()
+
+
+def register_authorization_code_grant(server, grant_class=AuthorizationCodeGrant):
+    """Register the code grant with PKCE honoured when the client sends a challenge (RFC 7636)."""
+    server.register_grant(grant_class, [CodeChallenge(required=False)])
+
+
+class SandboxBearerTokenValidator(BearerTokenValidator):
+    """Bearer tokens of one dialect, looked up by hash."""
+
+    def __init__(self, dialect):
+        super().__init__(realm=REALM)
+        self.dialect = dialect
+
+    def authenticate_token(self, token_string):
+        token = Token.by_access_token(token_string)
+        return token if token is not None and token.dialect == self.dialect else None
+
+
+class SandboxResourceProtector(ResourceProtector):
+    """Protects a dialect's resources; failures are raised in the dialect's error shape."""
+
+    def __init__(self, dialect, error_for):
+        super().__init__()
+        self.error_for = error_for
+        self.register_token_validator(SandboxBearerTokenValidator(dialect))
+
+    def raise_error_response(self, error):
+        raise self.error_for(error)

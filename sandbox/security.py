@@ -1,0 +1,34 @@
+"""Secrets at rest: slow hashes for passwords, SHA-256 for high-entropy secrets and tokens."""
+import hashlib
+import hmac
+import secrets
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+
+def hash_password(password):
+    """Hash a user's password with werkzeug's salted scrypt."""
+    return generate_password_hash(password)
+
+
+def password_matches(password_hash, password):
+    """Check a password against its hash (constant time inside werkzeug)."""
+    return check_password_hash(password_hash, password)
+
+
+def hash_token(value):
+    """SHA-256 hex digest of a random secret (client secret, code, token): its stored form.
+
+    These values carry 256 bits of entropy, so a fast hash is enough and keeps lookups indexable.
+    """
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def token_matches(stored_hash, presented):
+    """Compare a presented secret with its stored hash in constant time."""
+    return hmac.compare_digest(stored_hash, hash_token(presented))
+
+
+def new_token(prefix=""):
+    """A new random secret, with a prefix naming its kind (e.g. `php_at_`)."""
+    return prefix + secrets.token_urlsafe(32)

@@ -1,0 +1,1 @@
+"""Server-rendered pages: front page, login and consent."""

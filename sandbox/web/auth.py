@@ -1,0 +1,59 @@
+"""Login and logout, shared by every dialect that has an authorization step."""
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+
+from ..extensions import db, limiter
+from ..models import User
+from .forms import LoginForm, LogoutForm
+
+bp = Blueprint("auth", __name__)
+
+
+def current_user():
+    """The logged-in user of this browser session, or None."""
+    if "current_user" not in g:
+        user_id = session.get("user_id")
+        g.current_user = db.session.get(User, user_id) if user_id is not None else None
+    return g.current_user
+
+
+def safe_next(target):
+    """`target` if it is a local path on this server, else the front page (no open redirect)."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("front.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    """Show the login form; on valid credentials start a fresh session and follow a local `next`."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = User.by_username(form.username.data.strip())
+        if user is not None and user.check_password(form.password.data):
+            session.clear()  # no session fixation: the logged-in session starts empty
+            session["user_id"] = user.id
+            return redirect(safe_next(request.args.get("next")))
+        form.password.errors.append("Unknown username or wrong password.")
+    return render_template("auth/login.html", form=form, next=request.args.get("next"))
+
+
+@bp.post("/logout")
+def logout():
+    """End the browser session."""
+    form = LogoutForm()
+    if form.validate_on_submit():
+        session.clear()
+        flash("You are logged out.")
+    return redirect(url_for("front.index"))
+
+
+@bp.app_context_processor
+def inject_user():
+    """Make the logged-in user and a logout form available to every template."""
+    user = current_user()
+    return {"current_user": user, "logout_form": LogoutForm() if user else None}

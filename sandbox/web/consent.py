@@ -1,0 +1,39 @@
+"""The authorization step every dialect with an authorize endpoint shares: validate, log in, consent."""
+from authlib.oauth2 import OAuth2Error
+from flask import redirect, render_template, request, url_for
+
+from ..errors import render_error_page, wants_json
+from .auth import current_user
+from .forms import ConsentForm
+
+
+def authorization_endpoint(server):
+    """GET shows the consent page (after login); POST approves or denies.
+
+    The request is validated before anything else, so a bad one is answered at once: back to the
+    client with `error` when its client and redirect_uri are known, otherwise a 400 here.
+    """
+    user = current_user()
+    try:
+        grant = server.get_consent_grant(end_user=user)
+    except OAuth2Error as error:
+        if error.redirect_uri:
+            return server.handle_response(*error())
+        return authorization_error(server, error)
+    if user is None:
+        return redirect(url_for("auth.login", next=request.full_path))
+    form = ConsentForm()
+    if form.validate_on_submit():
+        return server.create_authorization_response(grant=grant, grant_user=user if form.approve.data else None)
+    return render_template("consent/consent.html", form=form, client=grant.client,
+                           scopes=(grant.request.scope or "").split(), user=user)
+
+
+def authorization_error(server, error):
+    """An error that must not redirect (unknown client, unregistered redirect_uri): JSON or HTML 400."""
+    if wants_json():
+        response = server.error_for(error).to_response()
+        response.status_code = 400  # even invalid_client: this is the authorize page, not token auth
+        response.headers.pop("WWW-Authenticate", None)
+        return response
+    return render_error_page(400, "Authorization request rejected", error.get_error_description())

@@ -1,0 +1,25 @@
+"""The browser forms; every POST is a FlaskForm under the app-wide CSRFProtect."""
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+
+class LoginForm(FlaskForm):
+    """Username and password of a sandbox user."""
+
+    username = StringField("Username", validators=[DataRequired(), Length(max=255)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField("Log in")
+
+
+class ConsentForm(FlaskForm):
+    """Approve or deny a client's authorization request."""
+
+    approve = SubmitField("Approve")
+    deny = SubmitField("Deny")
+
+
+class LogoutForm(FlaskForm):
+    """Log out (a POST, so that another site cannot log the user out with a link)."""
+
+    submit = SubmitField("Log out")
