@@ -1,0 +1,133 @@
+"""Every row of seed 002's error table, and every other failure, in the seed's JSON shape."""
+import pytest
+from sqlalchemy import text
+
+from conftest import PHP_CLIENT, PHP_REDIRECT_URI, authorize_url, login, obtain_code, obtain_token, query_of
+from sandbox.extensions import db
+
+
+def assert_php_error(response, status, error):
+    assert response.status_code == status, response.text
+    assert response.mimetype == "application/json"
+    assert set(response.json) == {"error", "error_description"}
+    assert response.json["error"] == error and response.json["error_description"]
+
+
+@pytest.mark.parametrize("missing", ["code", "client_id", "client_secret"])
+def test_token_missing_parameter_is_invalid_request(client, missing):
+    data = {"code": "anything", **PHP_CLIENT}
+    del data[missing]
+    response = client.post("/api/token.php", data=data)
+    assert_php_error(response, 400, "invalid_request")
+    assert missing in response.json["error_description"]
+
+
+@pytest.mark.parametrize("credentials", [
+    {"client_id": "php-demo", "client_secret": "wrong-secret"},
+    {"client_id": "no-such-client", "client_secret": "php-demo-secret"},
+])
+def test_token_bad_client_is_invalid_client_401(client, credentials):
+    code = obtain_code(client)
+    response = client.post("/api/token.php", data={"code": code, **credentials})
+    assert_php_error(response, 401, "invalid_client")
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    # The code was not spent by the failed attempt.
+    assert client.post("/api/token.php", data={"code": code, **PHP_CLIENT}).status_code == 200
+
+
+def test_token_unknown_code_is_invalid_code(client):
+    assert_php_error(client.post("/api/token.php", data={"code": "made-up", **PHP_CLIENT}), 400, "invalid_code")
+
+
+def test_token_redirect_uri_must_equal_the_authorize_one_when_sent(client):
+    code = obtain_code(client)
+    response = client.post("/api/token.php", data={"code": code, "redirect_uri": "http://localhost:8000/other",
+                                                   **PHP_CLIENT})
+    assert_php_error(response, 400, "invalid_code")
+
+
+def test_token_other_grant_type_is_invalid_request(client):
+    response = client.post("/api/token.php", data={"grant_type": "client_credentials", **PHP_CLIENT})
+    assert_php_error(response, 400, "invalid_request")
+    assert "authorization_code" in response.json["error_description"]
+
+
+def test_token_malformed_json_body_is_invalid_request(client):
+    response = client.post("/api/token.php", data='{"code": "x",', content_type="application/json")
+    assert_php_error(response, 400, "invalid_request")
+    assert "JSON" in response.json["error_description"]
+
+
+def test_userinfo_without_token_is_invalid_request(client):
+    response = client.get("/api/userinfo.php")
+    assert_php_error(response, 400, "invalid_request")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("authorization", ["Bearer not-a-token", "Bearer php_at_forged"])
+def test_userinfo_bad_token_is_invalid_token_401(client, authorization):
+    response = client.get("/api/userinfo.php", headers={"Authorization": authorization})
+    assert_php_error(response, 401, "invalid_token")
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_userinfo_with_basic_credentials_is_invalid_request(client):
+    response = client.get("/api/userinfo.php", headers={"Authorization": "Basic cGhwLWRlbW86eA=="})
+    assert_php_error(response, 400, "invalid_request")
+
+
+def test_authorize_unknown_client_is_400_and_never_redirects(client):
+    login(client)
+    response = client.get(authorize_url(client_id="nobody"))
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert response.mimetype == "text/html"
+    response = client.get(authorize_url(client_id="nobody"), headers={"Accept": "application/json"})
+    assert_php_error(response, 400, "invalid_client")
+
+
+@pytest.mark.parametrize("redirect_uri", ["https://evil.example/callback", "http://localhost:8000/callback/extra",
+                                          "https://example.com/callback?x=1", None])
+def test_authorize_unregistered_or_missing_redirect_uri_is_400_and_never_redirects(client, redirect_uri):
+    response = client.get(authorize_url(redirect_uri=redirect_uri), headers={"Accept": "application/json"})
+    assert_php_error(response, 400, "invalid_request")
+    assert "Location" not in response.headers
+
+
+@pytest.mark.parametrize("response_type, error", [("token", "unsupported_response_type"),
+                                                  (None, "invalid_request")])
+def test_authorize_bad_response_type_redirects_with_error_and_state(client, response_type, error):
+    response = client.get(authorize_url(response_type=response_type))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(PHP_REDIRECT_URI + "?")
+    params = query_of(response.headers["Location"])
+    assert (params["error"], params["state"]) == (error, "xyz")
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/api/nothing-here.php"), ("GET", "/api/"),
+                                          ("DELETE", "/api/token.php"), ("GET", "/api/token.php"),
+                                          ("POST", "/api/userinfo.php")])
+def test_unknown_paths_and_wrong_methods_answer_json(client, method, path):
+    response = client.open(path, method=method)
+    assert response.status_code in (404, 405)
+    assert_php_error(response, response.status_code, "not_found" if response.status_code == 404
+                     else "method_not_allowed")
+
+
+def test_oversized_body_is_413_json(client, app):
+    response = client.post("/api/token.php", data={"code": "x" * app.config["MAX_CONTENT_LENGTH"], **PHP_CLIENT})
+    assert_php_error(response, 413, "request_too_large")
+
+
+def test_server_error_is_500_json_without_details(client, app):
+    token = obtain_token(client)
+    with app.app_context():
+        db.session.execute(text("DROP TABLE tokens"))
+        db.session.commit()
+    response = client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {token}"})
+    assert_php_error(response, 500, "server_error")
+    assert "tokens" not in response.text and "Traceback" not in response.text
+
+
+def test_pages_get_html_errors(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and response.mimetype == "text/html"

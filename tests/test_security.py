@@ -1,0 +1,127 @@
+"""What a reviewer of an OAuth server checks: CSRF, redirects, limits, CORS, headers, secrets at rest, logs."""
+import logging
+import sqlite3
+
+import pytest
+import requests
+
+from conftest import PHP_CLIENT, authorize_url, csrf_token, login, obtain_code, obtain_token
+
+
+def test_login_without_csrf_token_is_rejected(client):
+    client.get("/login")
+    response = client.post("/login", data={"username": "johndoe", "password": "demo-password"})
+    assert response.status_code == 400 and "CSRF" in response.text
+    assert client.get(authorize_url()).headers["Location"].startswith("/login")
+
+
+def test_consent_without_csrf_token_issues_no_code(client):
+    login(client)
+    client.get(authorize_url())
+    response = client.post(authorize_url(), data={"approve": "Approve"})
+    assert response.status_code == 400 and "Location" not in response.headers
+    response = client.post(authorize_url(), data={"approve": "Approve", "csrf_token": "forged"})
+    assert response.status_code == 400 and "Location" not in response.headers
+
+
+def test_wrong_password_shows_the_form_again(client):
+    response = login(client, password="not-it")
+    assert response.status_code == 200 and "wrong password" in response.text
+
+
+@pytest.mark.parametrize("next_url, expected", [
+    ("/api/authorize.php?client_id=php-demo", "/api/authorize.php?client_id=php-demo"),
+    ("https://evil.example/steal", "/"),
+    ("//evil.example/steal", "/"),
+    ("javascript:alert(1)", "/"),
+])
+def test_login_follows_only_a_local_next(client, next_url, expected):
+    response = login(client, next_url=next_url)
+    assert response.status_code == 302 and response.headers["Location"] == expected
+
+
+def test_pages_cannot_be_framed(client):
+    login(client)
+    response = client.get(authorize_url())
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_session_cookie_does_not_clash_with_a_sample_clients_session(client):
+    response = client.get("/login")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("oauth_sandbox_session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize("app_config", [{"PHP_TOKEN_RATE_LIMIT": "3 per minute"}])
+def test_token_endpoint_rate_limit_is_429_in_the_seed_shape(client):
+    for remaining in (2, 1, 0):
+        response = client.post("/api/token.php", data={"code": "x", **PHP_CLIENT})
+        assert response.status_code == 400
+        assert response.headers["X-RateLimit-Limit"] == "3"
+        assert response.headers["X-RateLimit-Remaining"] == str(remaining)
+        assert "Retry-After" not in response.headers
+    response = client.post("/api/token.php", data={"code": "x", **PHP_CLIENT})
+    assert response.status_code == 429
+    assert response.json["error"] == "rate_limit_exceeded" and "3 per 1 minute" in response.json["error_description"]
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    assert response.headers["X-RateLimit-Remaining"] == "0" and int(response.headers["X-RateLimit-Reset"]) > 0
+
+
+def test_default_limits_are_low_enough_to_hit_by_hand(client, app):
+    assert app.config["PHP_TOKEN_RATE_LIMIT"] == "30 per minute"
+    statuses = [client.get("/api/userinfo.php", headers={"Authorization": "Bearer x"}).status_code
+                for _ in range(61)]
+    assert statuses[:60] == [401] * 60 and statuses[60] == 429
+
+
+@pytest.mark.parametrize("app_config", [{"LOGIN_RATE_LIMIT": "2 per minute"}])
+def test_login_form_is_rate_limited(client):
+    for _ in range(2):
+        assert login(client, password="guess").status_code == 200
+    response = login(client, password="guess")
+    assert response.status_code == 429 and response.mimetype == "text/html"
+
+
+def test_userinfo_answers_cors_preflight_with_authorization_allowed(client):
+    response = client.options("/api/userinfo.php", headers={
+        "Origin": "http://localhost:8000",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    })
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] in ("*", "http://localhost:8000")
+    assert "authorization" in response.headers["Access-Control-Allow-Headers"].lower()
+    token = obtain_token(client)
+    response = client.get("/api/userinfo.php", headers={"Origin": "http://localhost:8000",
+                                                        "Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"]
+
+
+def test_secrets_passwords_codes_and_tokens_are_stored_only_as_hashes(client, app, tmp_path):
+    code = obtain_code(client)
+    token = client.post("/api/token.php", data={"code": code, **PHP_CLIENT}).json["access_token"]
+    dump = "\n".join(sqlite3.connect(tmp_path / "sandbox.db").iterdump())
+    for secret in ("php-demo-secret", "demo-password", code, token):
+        assert secret not in dump
+    assert "scrypt:" in dump  # passwords use a slow salted hash
+
+
+def test_no_secret_code_or_token_in_the_request_log(live_server, caplog):
+    caplog.set_level(logging.INFO)
+    session = requests.Session()
+    page = session.get(f"{live_server.url}/login")
+    session.post(f"{live_server.url}/login", data={"csrf_token": csrf_token(page.text), "username": "johndoe",
+                                                   "password": "demo-password"})
+    page = session.get(live_server.url + authorize_url(redirect_uri=f"http://127.0.0.1:{live_server.port}/callback"))
+    response = session.post(page.url, data={"csrf_token": csrf_token(page.text), "approve": "Approve"})
+    assert response.url.startswith(f"http://127.0.0.1:{live_server.port}/callback?code=")
+    code = response.url.split("code=")[1].split("&")[0]
+    token = requests.post(f"{live_server.url}/api/token.php", data={"code": code, **PHP_CLIENT}).json()["access_token"]
+    requests.get(f"{live_server.url}/api/userinfo.php", params={"access_token": token})
+    requests.get(f"{live_server.url}/api/userinfo.php?password=hunter2&client_secret=php-demo-secret")
+
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "GET /callback?code=[REDACTED]" in logged
+    for secret in (code, token, "hunter2", "php-demo-secret", "demo-password"):
+        assert secret not in logged
