@@ -8,7 +8,7 @@ from sandbox import cli, database, logs
 from sandbox.config import load_config
 from sandbox.dialects import DIALECTS
 from sandbox.errors import register_api_prefix, register_error_handlers
-from sandbox.extensions import csrf, db, limiter
+from sandbox.extensions import csrf, limiter
 from sandbox.web import auth, front
 
 

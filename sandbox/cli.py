@@ -3,6 +3,7 @@ import secrets
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from . import demo
 from .dialects import DIALECTS
@@ -10,6 +11,7 @@ from .extensions import db
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command():
     """Create every table that does not exist yet."""
     db.create_all()
@@ -17,6 +19,7 @@ def init_db_command():
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command():
     """Load the demo users and clients into an empty database."""
     db.create_all()
@@ -27,6 +30,7 @@ def seed_demo_command():
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--email", required=True)
 @click.option("--full-name", default="")
@@ -43,6 +47,7 @@ def create_user_command(username, email, full_name, password):
 
 
 @click.command("create-client")
+@with_appcontext
 @click.argument("client_id")
 @click.option("--dialect", type=click.Choice([d.name for d in DIALECTS]), default="php", show_default=True)
 @click.option("--name", default=None, help="Display name on the consent page.")

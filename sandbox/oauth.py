@@ -5,13 +5,13 @@ token format, lifetime and error shape), but codes, tokens and their rules live 
 """
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2 import OAuth2Request
-from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6749 import (
     InvalidGrantError,
     InvalidRequestError,
     UnsupportedResponseTypeError,
     grants,
 )
+from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import current_app, request
@@ -104,7 +104,7 @@ class SandboxAuthorizationServer(AuthorizationServer):
         except UnsupportedResponseTypeError as error:
             if oauth_request.payload.response_type:
                 raise
-            raise InvalidRequestError("Missing 'response_type' parameter.", redirect_uri=error.redirect_uri)
+            raise InvalidRequestError("Missing 'response_type' parameter.", redirect_uri=error.redirect_uri) from None
 
     def handle_error_response(self, oauth_request, error):
         """Redirect errors go back to the client; the rest are raised in the dialect's shape."""

@@ -3,8 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
 import requests
-
-from conftest import PHP_CLIENT, obtain_code
+from helpers import PHP_CLIENT, obtain_code
 
 
 def test_twenty_concurrent_redemptions_of_one_code_give_exactly_one_token(client, live_server):

@@ -4,8 +4,7 @@ import sqlite3
 
 import pytest
 import requests
-
-from conftest import PHP_CLIENT, authorize_url, csrf_token, login, obtain_code, obtain_token
+from helpers import PHP_CLIENT, authorize_url, csrf_token, login, obtain_code, obtain_token
 
 
 def test_login_without_csrf_token_is_rejected(client):

@@ -1,6 +1,8 @@
-import requests
-from flask import Flask, request, redirect, session
 import os
+
+import requests
+from flask import Flask, redirect, request, session
+
 app = Flask(__name__)
 app.secret_key = os.urandom(24)
 # Configuration

@@ -1,0 +1,65 @@
+"""The front page: every dialect, the demo credentials, and requests that work exactly as shown."""
+import html
+import json
+import re
+import shutil
+import subprocess
+
+import requests
+from helpers import csrf_token
+
+PRE = re.compile(r"<pre[^>]*>(.*?)</pre>", re.S)
+
+
+def shown_commands(page_html):
+    """The shell commands in a page's <pre> blocks, as a reader would copy them."""
+    return [html.unescape(block) for block in PRE.findall(page_html) if block.lstrip().startswith("curl")]
+
+
+def run_shell(command):
+    """Run a copied command with bash; returns (body, HTTP status)."""
+    assert shutil.which("curl"), "curl is needed to run the front page's requests"
+    result = subprocess.run(["bash", "-c", command + " -w '\\n%{http_code}'"], capture_output=True, text=True,
+                            timeout=30, check=True)
+    body, _, status = result.stdout.rpartition("\n")
+    return body, int(status)
+
+
+def test_front_page_lists_the_php_dialect_and_demo_credentials(client):
+    page = client.get("/").text
+    for text in ("/api/authorize.php", "/api/token.php", "/api/userinfo.php", "php-demo-secret", "johndoe",
+                 "demo-password", "002_685b52e64b2371f0.txt"):
+        assert text in page
+
+
+def test_error_requests_on_the_front_page_answer_as_annotated(live_server):
+    page = requests.get(live_server.url + "/").text
+    error_block = next(block for block in shown_commands(page) if "# 401 invalid_token" in block)
+    lines = [line for line in error_block.splitlines() if line.strip()]
+    assert len(lines) == 4
+    for line in lines:
+        command, _, expected = line.partition("  #")
+        status, error = expected.split()
+        body, got = run_shell(command)
+        assert (got, json.loads(body)["error"]) == (int(status), error), line
+
+
+def test_try_it_walkthrough_works_as_shown(live_server):
+    username = "johndoe"
+    session = requests.Session()
+    front = session.get(live_server.url + "/").text
+    authorize_link = html.unescape(re.search(r'id="php-authorize" href="([^"]+)"', front).group(1))
+    login_page = session.get(authorize_link)
+    consent = session.post(login_page.url, data={"csrf_token": csrf_token(login_page.text), "username": username,
+                                                 "password": "demo-password"})
+    callback = session.post(consent.url, data={"csrf_token": csrf_token(consent.text), "approve": "Approve"})
+    assert callback.url.startswith(f"{live_server.url}/callback?code=") and "state=xyz" in callback.url
+
+    (redeem,) = shown_commands(callback.text)
+    body, status = run_shell(redeem)
+    assert status == 200, body
+    access_token = json.loads(body)["access_token"]
+
+    userinfo = next(c for c in shown_commands(front) if "userinfo.php" in c and "ACCESS_TOKEN" in c)
+    body, status = run_shell(userinfo.replace("ACCESS_TOKEN", access_token))
+    assert status == 200 and json.loads(body)["username"] == username
