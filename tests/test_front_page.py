@@ -55,11 +55,11 @@ def test_try_it_walkthrough_works_as_shown(live_server):
     callback = session.post(consent.url, data={"csrf_token": csrf_token(consent.text), "approve": "Approve"})
     assert callback.url.startswith(f"{live_server.url}/callback?code=") and "state=xyz" in callback.url
 
-    (redeem,) = shown_commands(callback.text)
+    redeem, userinfo = shown_commands(callback.text)
     body, status = run_shell(redeem)
     assert status == 200, body
     access_token = json.loads(body)["access_token"]
 
-    userinfo = next(c for c in shown_commands(front) if "userinfo.php" in c and "ACCESS_TOKEN" in c)
+    assert userinfo in shown_commands(front)
     body, status = run_shell(userinfo.replace("ACCESS_TOKEN", access_token))
     assert status == 200 and json.loads(body)["username"] == username

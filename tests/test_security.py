@@ -33,6 +33,7 @@ def test_wrong_password_shows_the_form_again(client):
     ("https://evil.example/steal", "/"),
     ("//evil.example/steal", "/"),
     ("javascript:alert(1)", "/"),
+    ("/\\evil.example/steal", "/"),
 ])
 def test_login_follows_only_a_local_next(client, next_url, expected):
     response = login(client, next_url=next_url)

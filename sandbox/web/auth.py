@@ -22,7 +22,9 @@ def safe_next(target):
     """`target` if it is a local path on this server, else the front page (no open redirect)."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        # Browsers read "/\\host" as "//host": a backslash anywhere disqualifies the target.
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
+                and "\\" not in target:
             return target
     return url_for("front.index")
 

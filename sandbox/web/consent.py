@@ -26,7 +26,7 @@ def authorization_endpoint(server):
     if form.validate_on_submit():
         return server.create_authorization_response(grant=grant, grant_user=user if form.approve.data else None)
     return render_template("consent/consent.html", form=form, client=grant.client,
-                           scopes=(grant.request.scope or "").split(), user=user)
+                           scopes=(grant.request.scope or "").split(), user=user, redirect_uri=grant.redirect_uri)
 
 
 def authorization_error(server, error):

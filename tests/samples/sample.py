@@ -1,8 +1,6 @@
-import os
-
 import requests
-from flask import Flask, redirect, request, session
-
+from flask import Flask, request, redirect, session
+import os
 app = Flask(__name__)
 app.secret_key = os.urandom(24)
 # Configuration
