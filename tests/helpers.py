@@ -1,4 +1,5 @@
 """Helpers the tests share: the app on a real SQLite file, the browser-like OAuth steps, a live server."""
+import os
 import re
 import threading
 from urllib.parse import parse_qs, urlsplit
@@ -7,7 +8,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from sandbox import demo
-from sandbox.extensions import db
+from sandbox.extensions import db, limiter
 
 PHP_CLIENT = {"client_id": "php-demo", "client_secret": "php-demo-secret"}
 PHP_REDIRECT_URI = "http://localhost:8000/callback"
@@ -15,18 +16,26 @@ CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def make_app(tmp_path, **overrides):
-    """A testing-profile app on a fresh SQLite file holding the demo data."""
+    """A testing-profile app on a fresh database holding the demo data.
+
+    SQLite in `tmp_path` by default; SANDBOX_TEST_DATABASE_URL and SANDBOX_TEST_RATELIMIT_STORAGE_URI
+    run the same tests against PostgreSQL and Redis (each test starts with empty tables and counters).
+    """
     config = {
         "SANDBOX_PROFILE": "testing",
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'sandbox.db'}",
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("SANDBOX_TEST_DATABASE_URL")
+        or f"sqlite:///{tmp_path / 'sandbox.db'}",
+        "RATELIMIT_STORAGE_URI": os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI", "memory://"),
     }
     config.update(overrides)
     app = create_app(config)
     with app.app_context():
+        db.drop_all()
         db.create_all()
         demo.load_demo_data()
+    limiter.reset()  # counters start at zero, also in a shared Redis
     return app
 
 
