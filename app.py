@@ -16,6 +16,7 @@ def create_app(test_config=None):
     """Create the sandbox app; `test_config` replaces instance/config.py and the environment."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, test_config)
+    app.json.sort_keys = False  # keep keys in the documents' order ("success" before "data")
     if app.config["ALLOW_INSECURE_HTTP"]:
         # Authlib reads this flag from the environment only; a sandbox is commonly served over http.
         os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
@@ -30,7 +31,8 @@ def create_app(test_config=None):
     app.register_blueprint(front.bp)
     app.register_blueprint(auth.bp)
     for dialect in DIALECTS:
-        app.register_blueprint(dialect.blueprint)
+        for blueprint in dialect.blueprints:
+            app.register_blueprint(blueprint)
         for prefix in dialect.api_prefixes:
             register_api_prefix(prefix, dialect.error_class)
         dialect.init_app(app)

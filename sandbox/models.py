@@ -147,7 +147,8 @@ class Token(db.Model, TokenMixin):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dialect: Mapped[str] = mapped_column(String(32))
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    # None for dialects that issue tokens to a user without an OAuth client (v1's /v1/oauth/).
+    client_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     authorization_code_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("authorization_codes.id", ondelete="SET NULL"), index=True
@@ -159,12 +160,14 @@ class Token(db.Model, TokenMixin):
     issued_at: Mapped[int] = mapped_column(default=clock.now)
     expires_in: Mapped[int]
     revoked_at: Mapped[Optional[int]]
+    last_used_at: Mapped[Optional[int]]
+    device_info: Mapped[Optional[str]] = mapped_column(String(200))
 
-    client: Mapped[Client] = relationship()
+    client: Mapped[Optional[Client]] = relationship()
     user: Mapped[Optional[User]] = relationship()
 
     def check_client(self, client):
-        return self.client_id == client.id
+        return client is not None and self.client_id == client.id
 
     def get_scope(self):
         return self.scope
@@ -181,6 +184,13 @@ class Token(db.Model, TokenMixin):
 
     def is_revoked(self):
         return self.revoked_at is not None
+
+    def touch(self, interval=60):
+        """Record use now, at most once per `interval` seconds (so validation rarely writes)."""
+        now = clock.now()
+        if self.last_used_at is None or now - self.last_used_at >= interval:
+            self.last_used_at = now
+            db.session.commit()
 
     @classmethod
     def by_access_token(cls, access_token):

@@ -12,7 +12,7 @@ from authlib.oauth2.rfc6749 import (
     grants,
 )
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator
+from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator, InvalidTokenError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import current_app, request
 from sqlalchemy import update
@@ -78,24 +78,11 @@ class SandboxAuthorizationServer(AuthorizationServer):
         return db.session.scalar(db.select(Client).filter_by(client_id=client_id, dialect=self.dialect))
 
     def store_token(self, token, oauth_request):
-        """Persist an issued token as hashes, linked to its client, user and authorization code."""
-        code = oauth_request.authorization_code
-        refresh_token = token.get("refresh_token")
-        db.session.add(
-            Token(
-                dialect=self.dialect,
-                client_id=oauth_request.client.id,
-                user_id=oauth_request.user.id if oauth_request.user else None,
-                authorization_code_id=code.id if code is not None else None,
-                access_token_hash=hash_token(token["access_token"]),
-                refresh_token_hash=hash_token(refresh_token) if refresh_token else None,
-                token_type=token["token_type"],
-                scope=token.get("scope", ""),
-                issued_at=clock.now(),
-                expires_in=token["expires_in"],
-            )
-        )
-        db.session.commit()
+        """Persist a token Authlib generated, linked to its client, user and authorization code."""
+        save_token(self.dialect, token["access_token"], token["expires_in"], client=oauth_request.client,
+                   user=oauth_request.user, authorization_code=oauth_request.authorization_code,
+                   refresh_token=token.get("refresh_token"), scope=token.get("scope", ""),
+                   token_type=token["token_type"])
 
     def get_authorization_grant(self, oauth_request):
         """A missing response_type is invalid_request (RFC 6749 §4.1.2.1), not an unsupported one."""
@@ -111,6 +98,27 @@ class SandboxAuthorizationServer(AuthorizationServer):
         if error.redirect_uri:
             return super().handle_error_response(oauth_request, error)
         raise self.error_for(error)
+
+
+def save_token(dialect, access_token, expires_in, *, user=None, client=None, authorization_code=None,
+               refresh_token=None, scope="", token_type="Bearer", device_info=None):
+    """Store an issued token as hashes (the one place every dialect's tokens are written) and commit."""
+    token = Token(
+        dialect=dialect,
+        client_id=client.id if client is not None else None,
+        user_id=user.id if user is not None else None,
+        authorization_code_id=authorization_code.id if authorization_code is not None else None,
+        access_token_hash=hash_token(access_token),
+        refresh_token_hash=hash_token(refresh_token) if refresh_token else None,
+        token_type=token_type,
+        scope=scope,
+        issued_at=clock.now(),
+        expires_in=expires_in,
+        device_info=device_info,
+    )
+    db.session.add(token)
+    db.session.commit()
+    return token
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -194,7 +202,7 @@ def register_authorization_code_grant(server, grant_class=AuthorizationCodeGrant
 
 
 class SandboxBearerTokenValidator(BearerTokenValidator):
-    """Bearer tokens of one dialect, looked up by hash."""
+    """Bearer tokens of one dialect, looked up by hash; says why a token is refused."""
 
     def __init__(self, dialect):
         super().__init__(realm=REALM)
@@ -203,6 +211,15 @@ class SandboxBearerTokenValidator(BearerTokenValidator):
     def authenticate_token(self, token_string):
         token = Token.by_access_token(token_string)
         return token if token is not None and token.dialect == self.dialect else None
+
+    def validate_token(self, token, scopes, request):
+        """Authlib's checks, with `reason` (unknown, expired, revoked) kept on the error for dialects."""
+        try:
+            super().validate_token(token, scopes, request)
+        except InvalidTokenError as error:
+            error.reason = "unknown" if token is None else "expired" if token.is_expired() else "revoked"
+            raise
+        token.touch()
 
 
 class SandboxResourceProtector(ResourceProtector):

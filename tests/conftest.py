@@ -1,7 +1,7 @@
 """Fixtures: the real app on a real SQLite file, its test client, and a live server for real clients."""
 import pytest
-from helpers import LiveServer, make_app
 
+from helpers import LiveServer, make_app
 from sandbox import clock
 from sandbox.extensions import db
 

@@ -2,9 +2,8 @@
 import subprocess
 import sys
 
-from helpers import PHP_CLIENT, approve, authorize_url, login, obtain_code, query_of
-
 from app import create_app
+from helpers import PHP_CLIENT, approve, authorize_url, login, obtain_code, query_of
 
 
 def test_create_user_then_log_in_with_it(client, runner):

@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
 
 import requests
+
 from helpers import PHP_CLIENT, obtain_code
 
 

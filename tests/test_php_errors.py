@@ -1,8 +1,8 @@
 """Every row of seed 002's error table, and every other failure, in the seed's JSON shape."""
 import pytest
-from helpers import PHP_CLIENT, PHP_REDIRECT_URI, authorize_url, login, obtain_code, obtain_token, query_of
 from sqlalchemy import text
 
+from helpers import PHP_CLIENT, PHP_REDIRECT_URI, authorize_url, login, obtain_code, obtain_token, query_of
 from sandbox.extensions import db
 
 

@@ -3,8 +3,8 @@ import base64
 import hashlib
 
 import pytest
-from helpers import PHP_CLIENT, PHP_REDIRECT_URI, approve, authorize_url, csrf_token, login, obtain_code, query_of
 
+from helpers import PHP_CLIENT, PHP_REDIRECT_URI, approve, authorize_url, csrf_token, login, obtain_code, query_of
 from sandbox import clock
 
 

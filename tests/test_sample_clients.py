@@ -1,5 +1,6 @@
 """Seed 002's own sample clients run against a live sandbox, unchanged but for their placeholders."""
 import requests
+
 from helpers import csrf_token
 from samples import SAMPLES, run_php_sample, run_python_sample
 

@@ -3,8 +3,8 @@ import logging
 
 import pytest
 import requests
-from helpers import PHP_CLIENT, authorize_url, csrf_token, login, obtain_code, obtain_token
 
+from helpers import PHP_CLIENT, authorize_url, csrf_token, login, obtain_code, obtain_token
 from sandbox.extensions import db
 
 

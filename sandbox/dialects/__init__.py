@@ -2,8 +2,6 @@
 from dataclasses import dataclass, field
 from typing import Callable
 
-from flask import Blueprint
-
 
 @dataclass(frozen=True)
 class Dialect:
@@ -12,20 +10,20 @@ class Dialect:
     name: str
     title: str
     seed: str
-    blueprint: Blueprint
+    blueprints: tuple  # of Blueprint: the API, and pages where the dialect has any
     error_class: type
     api_prefixes: tuple
     endpoints: tuple  # (method, path, what it does)
     front_template: str
-    init_app: Callable  # binds the dialect's OAuth servers to the app
+    init_app: Callable = lambda app: None  # binds the dialect's OAuth servers to the app
     cors_resources: dict = field(default_factory=dict)
 
 
 def load_dialects():
     """Every dialect that exists, in front-page order."""
-    from . import php
+    from . import php, v1
 
-    return (php.DIALECT,)
+    return (php.DIALECT, v1.DIALECT)
 
 
 DIALECTS = load_dialects()

@@ -1,4 +1,5 @@
 """Login and logout, shared by every dialect that has an authorization step."""
+import functools
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -27,6 +28,18 @@ def safe_next(target):
                 and "\\" not in target:
             return target
     return url_for("front.index")
+
+
+def login_required(view):
+    """Send a visitor who is not logged in to the login page, and back here afterwards."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_user() is None:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
 
 
 @bp.route("/login", methods=["GET", "POST"])

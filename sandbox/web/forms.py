@@ -23,3 +23,9 @@ class LogoutForm(FlaskForm):
     """Log out (a POST, so that another site cannot log the user out with a link)."""
 
     submit = SubmitField("Log out")
+
+
+class DeauthorizeForm(FlaskForm):
+    """Deauthorize one device session (v1's "My devices")."""
+
+    submit = SubmitField("Deauthorize")

@@ -1,4 +1,6 @@
-"""The front page and the sandbox's own callback helper."""
+"""The front page, the sandbox's own callback helper, and template filters."""
+import time
+
 from flask import Blueprint, render_template, request
 
 from ..dialects import DIALECTS
@@ -24,3 +26,9 @@ def callback():
     return render_template("front/callback.html", code=request.args.get("code"), state=request.args.get("state"),
                            error=request.args.get("error"), error_description=request.args.get("error_description"),
                            base_url=request.host_url.rstrip("/"))
+
+
+@bp.app_template_filter("timestamp")
+def format_timestamp(unix_seconds):
+    """Unix seconds as a UTC date and time for pages."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(unix_seconds))

@@ -1,6 +1,7 @@
 """A real browser: Debian's Chromium driven by Playwright (no browser download)."""
 import pytest
 from playwright.sync_api import sync_playwright
+
 from samples import require_program
 
 # Chromium runs as root on a closed network here: without these it stalls on connections it cannot make.

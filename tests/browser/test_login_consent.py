@@ -1,9 +1,10 @@
 """Login and consent in a real browser, driven through seed 002's Python and JS sample clients."""
 import threading
 
+from werkzeug.serving import make_server
+
 from jsapp import create_js_sample_app
 from samples import filled_in, free_port, run_python_sample
-from werkzeug.serving import make_server
 
 
 def log_in_and_approve(page, username="johndoe"):
