@@ -24,10 +24,9 @@ def create_app(test_config=None):
 
     database.init_app(app)
     csrf.init_app(app)
-    # Registered before the limiter's own hook so that it runs after it (Flask runs them in reverse).
+    # Hooks registered before the limiter's run after it (Flask runs after_request in reverse), so
+    # these see and adjust the rate-limit headers it adds.
     app.after_request(keep_retry_after_for_429)
-    limiter.init_app(app)
-
     app.register_blueprint(front.bp)
     app.register_blueprint(auth.bp)
     for dialect in DIALECTS:
@@ -36,6 +35,7 @@ def create_app(test_config=None):
         for prefix in dialect.api_prefixes:
             register_api_prefix(prefix, dialect.error_class)
         dialect.init_app(app)
+    limiter.init_app(app)
     CORS(app, resources={path: opts for d in DIALECTS for path, opts in d.cors_resources.items()})
 
     register_error_handlers(app)

@@ -18,11 +18,16 @@ DEFAULTS = {
     "PHP_TOKEN_RATE_LIMIT": "30 per minute",
     "PHP_USERINFO_RATE_LIMIT": "60 per minute",
     "V1_TOKEN_RATE_LIMIT": "20 per minute",
+    "CONSUMER_RATE_LIMIT": "60 per minute",
     "V1_API_RATE_LIMIT": "60 per minute",
     # OAuth engine
     "AUTH_CODE_TTL_SECONDS": 600,  # RFC 6749 §4.1.2: at most 10 minutes recommended
     "PHP_ACCESS_TOKEN_TTL_SECONDS": 3600,  # seed 002: "expires_in": 3600
     "V1_ACCESS_TOKEN_TTL_SECONDS": 30 * 24 * 3600,  # seed 004: "expires every 30 days"
+    "CONSUMER_TOKEN_TTL_SECONDS": 3600,  # seed 003: "expires_in": 3600
+    "CONSUMER_REFRESH_TTL_SECONDS": 3 * 24 * 3600,  # Fusio's fusio_expire_refresh default (P3D)
+    "CONSUMER_DEFAULT_ROLE": "Consumer",  # given to users who register at the developer portal
+    "CONSUMER_JWT_SECRET": None,  # HS256 key; None derives one from SECRET_KEY
     # Requests and cookies
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     # The sample clients run on localhost too, and cookies ignore ports: a distinct name keeps

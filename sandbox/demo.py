@@ -37,9 +37,14 @@ def is_empty():
 
 
 def load_demo_data():
-    """Create the demo users and clients of SPEC.md and commit."""
+    """Create the demo users and the php client of SPEC.md, then each dialect's demo data, and commit."""
+    from .dialects import DIALECTS
+
     for username, email, full_name in DEMO_USERS:
         create_user(username, email, full_name, DEMO_PASSWORD)
     create_client("php", "php-demo", "php-demo-secret", "PHP demo client",
                   redirect_uris=PHP_DEMO_REDIRECT_URIS, grant_types=["authorization_code"])
+    db.session.flush()
+    for dialect in DIALECTS:
+        dialect.load_demo()
     db.session.commit()

@@ -1,7 +1,7 @@
 """Error shapes: each dialect's JSON under its path prefixes, HTML pages everywhere else."""
 import logging
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -50,7 +50,9 @@ def register_api_prefix(prefix, error_class):
 
 
 def dialect_error_class(path):
-    """The DialectError subclass owning `path`, or None for a page."""
+    """The DialectError subclass owning `path` (or set on `g` by a dynamic route), or None for a page."""
+    if g.get("error_class") is not None:
+        return g.error_class
     for prefix in sorted(_API_PREFIXES, key=len, reverse=True):
         if path.startswith(prefix):
             return _API_PREFIXES[prefix]

@@ -1,4 +1,5 @@
 """Flask extensions, created unbound here and bound to the app in create_app()."""
+from flask import g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
@@ -12,4 +13,11 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address)
+
+
+def request_identity():
+    """What the limiter keys limits on: the endpoint, or the dynamic route that answered (operations)."""
+    return request.endpoint or g.get("dynamic_endpoint", "")
+
+
+limiter = Limiter(key_func=get_remote_address, request_identifier=request_identity)

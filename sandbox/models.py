@@ -74,7 +74,12 @@ class Client(db.Model, ClientMixin):
     redirect_uris: Mapped[list] = mapped_column(JSON, default=list)
     grant_types: Mapped[list] = mapped_column(JSON, default=list)
     scope: Mapped[str] = mapped_column(Text, default="")
+    # The user the client belongs to or acts for (a consumer app's owner), where the dialect has one.
+    owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, pending, disabled, …
     created_at: Mapped[int] = mapped_column(default=clock.now)
+
+    owner: Mapped[Optional["User"]] = relationship()
 
     def set_secret(self, secret):
         """Store the SHA-256 of the client secret."""
@@ -107,6 +112,9 @@ class Client(db.Model, ClientMixin):
 
     def check_grant_type(self, grant_type):
         return grant_type in self.grant_types
+
+    def is_active(self):
+        return self.status == "active"
 
 
 class AuthorizationCode(db.Model, AuthorizationCodeMixin):
@@ -196,3 +204,9 @@ class Token(db.Model, TokenMixin):
     def by_access_token(cls, access_token):
         """The token row for a presented access token string, or None."""
         return db.session.scalar(db.select(cls).filter_by(access_token_hash=hash_token(access_token)))
+
+    @classmethod
+    def by_refresh_token(cls, refresh_token, dialect):
+        """The dialect's token row holding this refresh token, or None."""
+        return db.session.scalar(db.select(cls).filter_by(refresh_token_hash=hash_token(refresh_token),
+                                                          dialect=dialect))

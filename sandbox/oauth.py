@@ -186,6 +186,18 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         """Keep the used code (marked used_at) so that a replay is recognised; purged later."""
 
 
+def retire_token(token):
+    """Revoke a token atomically; False if it was already revoked (another refresh won the race).
+
+    Rotating a refresh token starts here: of concurrent refreshes of one token exactly one retires it.
+    Not committed: the successor's save_token commits both, so no refresh ends with neither token.
+    """
+    retired = db.session.execute(
+        update(Token).where(Token.id == token.id, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
+    ).rowcount
+    return retired == 1
+
+
 def revoke_tokens_of_code(authorization_code):
     """Revoke every token issued from this code (its replay means the code leaked)."""
     db.session.execute(

@@ -1,4 +1,5 @@
 """Secrets at rest: slow hashes for passwords, SHA-256 for high-entropy secrets and tokens."""
+import functools
 import hashlib
 import hmac
 import secrets
@@ -12,8 +13,20 @@ def hash_password(password):
 
 
 def password_matches(password_hash, password):
-    """Check a password against its hash (constant time inside werkzeug)."""
+    """Check a password against its hash; no hash (an unknown user) fails after the same work.
+
+    Checking against a throwaway hash keeps unknown usernames from answering faster than wrong passwords.
+    """
+    if password_hash is None:
+        check_password_hash(_throwaway_password_hash(), password)
+        return False
     return check_password_hash(password_hash, password)
+
+
+@functools.cache
+def _throwaway_password_hash():
+    """A hash of a random password, made once per process on first use."""
+    return hash_password(secrets.token_hex(16))
 
 
 def hash_token(value):

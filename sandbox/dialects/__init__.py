@@ -17,13 +17,14 @@ class Dialect:
     front_template: str
     init_app: Callable = lambda app: None  # binds the dialect's OAuth servers to the app
     cors_resources: dict = field(default_factory=dict)
+    load_demo: Callable = lambda: None  # adds the dialect's demo data (not committed)
 
 
 def load_dialects():
     """Every dialect that exists, in front-page order."""
-    from . import php, v1
+    from . import consumer, php, v1
 
-    return (php.DIALECT, v1.DIALECT)
+    return (php.DIALECT, consumer.DIALECT, v1.DIALECT)
 
 
 DIALECTS = load_dialects()

@@ -1,5 +1,4 @@
 """The v1 dialect (seed 004): POST /v1/oauth/ gives a 30-day opaque token for a username and password."""
-import functools
 import secrets
 
 from authlib.integrations.flask_oauth2 import current_token
@@ -11,7 +10,7 @@ from ..errors import DialectError
 from ..extensions import csrf, db, limiter
 from ..models import Token, User
 from ..oauth import SandboxResourceProtector, save_token
-from ..security import hash_password, password_matches
+from ..security import password_matches
 from ..web.auth import current_user, login_required
 from ..web.forms import DeauthorizeForm
 from . import Dialect
@@ -78,12 +77,6 @@ def v1_error_for(error):
 require_token = SandboxResourceProtector("v1", v1_error_for)
 
 
-@functools.cache
-def _dummy_password_hash():
-    """A hash to check unknown usernames against, so that they take as long as known ones."""
-    return hash_password(secrets.token_hex(16))
-
-
 def login_parameters():
     """username, password, device-info and debug from the query string (or a form body), validated."""
     values = request.values
@@ -104,13 +97,13 @@ def authenticate(username, password, debug):
     """The user with these credentials, or None; `debug` records which part was wrong."""
     user = User.by_username(username)
     if user is None:
-        password_matches(_dummy_password_hash(), password)
+        password_matches(None, password)  # as slow as a wrong password
         debug["username"] = "Username not found"
-    elif not user.check_password(password):
+        return None
+    if not user.check_password(password):
         debug["password"] = "Password incorrect"
-    else:
-        return user
-    return None
+        return None
+    return user
 
 
 @bp.route("/oauth", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

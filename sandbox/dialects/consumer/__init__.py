@@ -1,0 +1,72 @@
+"""The consumer dialect (seed 003, Fusio): consumer login, OAuth2 token endpoint, operations, portal."""
+from ...extensions import db
+from ...models import User
+from .. import Dialect
+from . import api, operations, portal
+from .api import ConsumerError
+from .models import Operation, Role, Scope, set_role
+
+SCOPES = (
+    ("authorization", "Obtain and refresh tokens"),
+    ("backend", "The backend API"),
+    ("consumer", "The consumer API"),
+    ("default", "Operations without a scope of their own"),
+    ("protected", "The seed's /protected_endpoint"),
+)
+ROLES = (
+    ("Administrator", ["authorization", "backend", "consumer", "default", "protected"]),
+    ("Backend", ["authorization", "backend", "default", "protected"]),
+    ("Consumer", ["authorization", "consumer", "default", "protected"]),
+)
+APP_SCOPES = "authorization consumer default protected"
+
+
+def load_demo_data():
+    """Scopes, the default roles, the demo apps (seed 003's example app among them) and two operations."""
+    from ...demo import create_client
+
+    db.session.add_all(Scope(name=name, description=text) for name, text in SCOPES)
+    roles = {name: Role(name=name, scopes=scopes) for name, scopes in ROLES}
+    db.session.add_all(roles.values())
+    db.session.flush()
+    johndoe = User.by_username("johndoe")
+    set_role(johndoe, roles["Administrator"])
+    set_role(User.by_username("janedoe"), roles["Consumer"])
+    for key, secret, name in (("consumer-demo", "consumer-demo-secret", "Consumer demo app"),
+                              ("s6BhdRkqt3", "gX1fBat3bV", "Seed 003 example app")):
+        app = create_client("consumer", key, secret, name, scope=APP_SCOPES)
+        app.owner = johndoe
+    db.session.add_all([
+        Operation(method="GET", path="/public_endpoint", public=True,
+                  response={"success": True, "message": "This operation is public"}),
+        Operation(method="POST", path="/protected_endpoint", scope="protected",
+                  response={"success": True, "message": "You have invoked a protected operation"}),
+    ])
+
+
+def init_app(app):
+    """Operations answer where no route does; consumer responses carry Fusio's rate-limit headers."""
+    app.before_request(operations.dispatch_operation)
+    app.after_request(operations.use_fusio_rate_limit_headers)
+
+
+DIALECT = Dialect(
+    name="consumer",
+    title="Fusio consumer API",
+    seed="003_002feee3a8f03160.txt",
+    blueprints=(api.bp, portal.bp),
+    error_class=ConsumerError,
+    api_prefixes=("/consumer/", "/authorization/"),
+    endpoints=(
+        ("POST", "/consumer/login", "A JWT for a username (or email) and password, with refresh token and scopes"),
+        ("PUT", "/consumer/login", "Refresh: a new pair for a refresh token"),
+        ("POST", "/authorization/token", "OAuth2 client_credentials (app key:secret or user name:password in "
+                                         "Basic) and refresh_token"),
+        ("POST", "/protected_endpoint", "The seed's private operation (scope protected)"),
+        ("GET", "/public_endpoint", "A public operation"),
+        ("GET", "/portal/", "Developer portal: register, your scopes, your apps; admin pages"),
+    ),
+    front_template="front/consumer.html",
+    init_app=init_app,
+    load_demo=load_demo_data,
+)

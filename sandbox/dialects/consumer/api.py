@@ -1,0 +1,167 @@
+"""Fusio's consumer login and OAuth2 token endpoint (seed 003), with Fusio's shapes and messages."""
+import base64
+import binascii
+import json
+import re
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ...errors import DialectError
+from ...extensions import csrf, db, limiter
+from ...models import User
+from ...security import password_matches
+from .models import find_app, valid_scopes
+from .tokens import TokenRefused, issue_token, refresh_token_grant
+
+bp = Blueprint("consumer", __name__)
+
+# Fusio looks a login name up as a username when it looks like one, otherwise as an email address.
+USERNAME_PATTERN = re.compile(r"^[a-zA-Z0-9\-_.]{3,32}$")
+HTTP_MESSAGES = {
+    404: "Could not find a route for the provided uri",
+    405: "Given request method is not supported",
+    413: "Request entity too large",
+    429: "Rate limit exceeded",
+}
+GENERIC_MESSAGE = "The server encountered an internal error and was unable to complete your request."
+
+
+class ConsumerError(DialectError):
+    """PSX's error model outside debug mode: the title is always "Internal Server Error"."""
+
+    def body(self):
+        return {"success": False, "title": "Internal Server Error", "message": self.description}
+
+    @classmethod
+    def from_http_status(cls, status, description):
+        return cls("http", HTTP_MESSAGES.get(status, GENERIC_MESSAGE), status)
+
+
+class TokenEndpointError(DialectError):
+    """`{"error", "error_description"}` from Fusio's /authorization/token (RFC 6749 §5.2)."""
+
+    def body(self):
+        return {"error": self.error, "error_description": self.description}
+
+
+def rate_limit():
+    """The consumer dialect's limit, per client address."""
+    return current_app.config["CONSUMER_RATE_LIMIT"]
+
+
+def json_body():
+    """The request's JSON object, or the 400 Fusio gives for a body that does not parse."""
+    try:
+        data = json.loads(request.get_data(as_text=True) or "{}")
+    except ValueError:
+        raise ConsumerError("invalid_json", "The request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ConsumerError("invalid_json", "The request body must be a JSON object")
+    return data
+
+
+def authenticate_user(name, password):
+    """The user with this username (or email) and password, or None."""
+    column = User.username if USERNAME_PATTERN.match(name) else User.email
+    user = db.session.scalar(db.select(User).where(column == name))
+    return user if password_matches(user.password_hash if user else None, password) else None
+
+
+def token_response(**fields):
+    """A token response that caches nowhere."""
+    response = jsonify(**fields)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/consumer/login")
+@csrf.exempt
+@limiter.limit(rate_limit)
+def login():
+    """`{"username", "password", "scopes"?}` → `{"token", "expires_in", "refresh_token", "scope"}`."""
+    data = json_body()
+    username, password = data.get("username"), data.get("password")
+    if not username or not isinstance(username, str):
+        raise ConsumerError("login", "No username provided")
+    if not password or not isinstance(password, str):
+        raise ConsumerError("login", "No password provided")
+    user = authenticate_user(username, password)
+    if user is None:
+        raise ConsumerError("login", "Invalid name or password")
+    scopes = valid_scopes(user, data.get("scopes"))
+    if not scopes:
+        raise ConsumerError("login", "No scopes provided")
+    issued = issue_token(user, scopes)
+    return token_response(token=issued.access_token, expires_in=issued.expires_in,
+                          refresh_token=issued.refresh_token, scope=",".join(issued.scopes))
+
+
+@bp.put("/consumer/login")
+@csrf.exempt
+@limiter.limit(rate_limit)
+def refresh_login():
+    """`{"refresh_token"}` → a new token pair; the old one stops working."""
+    refresh_token = json_body().get("refresh_token")
+    if not refresh_token or not isinstance(refresh_token, str):
+        raise ConsumerError("login", "No refresh token provided")
+    try:
+        issued = refresh_token_grant(refresh_token)
+    except TokenRefused as refused:
+        raise ConsumerError("login", str(refused)) from None
+    return token_response(token=issued.access_token, expires_in=issued.expires_in,
+                          refresh_token=issued.refresh_token, scope=",".join(issued.scopes))
+
+
+def basic_credentials():
+    """(id, secret) from `Authorization: Basic …` as PSX reads it, or None."""
+    kind, _, data = request.headers.get("Authorization", "").partition(" ")
+    if kind != "Basic" or not data:
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(data).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (client_id, secret) if client_id and secret else None
+
+
+def invalid_client():
+    """Fusio's 401, with `WWW-Authenticate: Bearer` when an Authorization header was sent."""
+    headers = {"WWW-Authenticate": "Bearer"} if "Authorization" in request.headers else {}
+    return TokenEndpointError("invalid_client", "Unknown credentials", 401, headers)
+
+
+def client_credentials_grant(credentials):
+    """An app's key:secret (the app's owner, narrowed by the app's scopes) or a user's name:password."""
+    app = find_app(*credentials)
+    user = app.owner if app is not None else authenticate_user(*credentials)
+    if user is None:
+        raise invalid_client()
+    scopes = valid_scopes(user, request.form.get("scope"), app)
+    if not scopes:
+        raise TokenEndpointError("invalid_scope", "No valid scope given")
+    return issue_token(user, scopes, app)
+
+
+@bp.post("/authorization/token")
+@csrf.exempt
+@limiter.limit(rate_limit)
+def token():
+    """client_credentials and refresh_token grants, answered as Fusio's token controller does."""
+    grant_type = request.form.get("grant_type")
+    if grant_type == "refresh_token" and not request.form.get("refresh_token"):
+        raise TokenEndpointError("invalid_request", "Parameter refresh_token is missing")
+    if grant_type not in ("client_credentials", "refresh_token"):
+        raise TokenEndpointError("server_error", "Provided an invalid grant type")
+    credentials = basic_credentials()
+    if credentials is None:
+        raise TokenEndpointError("invalid_request", "Credentials not available")
+    if grant_type == "client_credentials":
+        issued = client_credentials_grant(credentials)
+    else:
+        try:
+            issued = refresh_token_grant(request.form["refresh_token"])
+        except TokenRefused as refused:
+            raise TokenEndpointError("invalid_request", str(refused)) from None
+    return token_response(access_token=issued.access_token, token_type="bearer",
+                          expires_in=issued.expires_in, refresh_token=issued.refresh_token,
+                          scope=",".join(issued.scopes))

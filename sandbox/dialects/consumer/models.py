@@ -1,0 +1,109 @@
+"""Fusio's access model: scopes, roles holding scopes, each user's role, and operations."""
+from typing import Optional
+
+from flask import current_app
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ...extensions import db
+from ...models import Client
+
+
+class Scope(db.Model):
+    """A named permission, e.g. `protected`; roles and apps hold scopes, operations require one."""
+
+    __tablename__ = "consumer_scopes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Role(db.Model):
+    """A role (Administrator, Backend, Consumer, …); a user's scopes are their role's."""
+
+    __tablename__ = "consumer_roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list] = mapped_column(JSON, default=list)
+
+    @classmethod
+    def by_name(cls, name):
+        return db.session.scalar(db.select(cls).filter_by(name=name))
+
+
+class UserRole(db.Model):
+    """A user's role; users without a row have the default role (CONSUMER_DEFAULT_ROLE)."""
+
+    __tablename__ = "consumer_user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("consumer_roles.id", ondelete="CASCADE"))
+
+    role: Mapped[Role] = relationship()
+
+
+class Operation(db.Model):
+    """An API operation at a path of its own: public, or private and requiring a scope."""
+
+    __tablename__ = "consumer_operations"
+    __table_args__ = (UniqueConstraint("method", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(255), index=True)
+    public: Mapped[bool] = mapped_column(default=False)
+    scope: Mapped[Optional[str]] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(default=200)
+    response: Mapped[dict] = mapped_column(JSON, default=dict)
+    description: Mapped[str] = mapped_column(Text, default="")
+
+
+def role_of(user):
+    """The user's role (the default role when none is assigned)."""
+    assigned = db.session.get(UserRole, user.id)
+    return assigned.role if assigned else Role.by_name(current_app.config["CONSUMER_DEFAULT_ROLE"])
+
+
+def set_role(user, role):
+    """Give the user `role` (not committed)."""
+    assigned = db.session.get(UserRole, user.id)
+    if assigned is None:
+        db.session.add(UserRole(user_id=user.id, role_id=role.id))
+    else:
+        assigned.role_id = role.id
+
+
+def scopes_of(user):
+    """The scopes the user holds through their role, in the role's order."""
+    role = role_of(user)
+    return list(role.scopes) if role else []
+
+
+def parse_scopes(value):
+    """Scopes given comma- or space-separated (or as a list), without blanks or repeats."""
+    items = value if isinstance(value, list) else str(value or "").replace(",", " ").split()
+    return list(dict.fromkeys(str(item).strip() for item in items if str(item).strip()))
+
+
+def valid_scopes(user, requested=None, app=None):
+    """Fusio's rule: the requested scopes (all of the user's when none) that the user and app both hold."""
+    held = scopes_of(user)
+    wanted = parse_scopes(requested) or held
+    allowed = set(held) & (set(app.scope.split()) if app is not None else set(held))
+    return [scope for scope in wanted if scope in allowed]
+
+
+def find_app(key, secret):
+    """The active consumer app with this key and secret, or None."""
+    app = db.session.scalar(db.select(Client).filter_by(client_id=key, dialect="consumer"))
+    if app is not None and app.is_active() and app.check_client_secret(secret):
+        return app
+    return None
+
+
+def all_scope_names():
+    """Every scope's name, alphabetically."""
+    return list(db.session.scalars(db.select(Scope.name).order_by(Scope.name)))
+

@@ -1,0 +1,65 @@
+"""Fusio operations: any path an operation declares answers, private ones behind a scoped bearer token."""
+import json
+
+from flask import current_app, g, jsonify, request
+from werkzeug.exceptions import NotFound
+
+from ...errors import dialect_error_class
+from ...extensions import db, limiter
+from .api import ConsumerError
+from .models import Operation
+from .tokens import TokenRefused, authenticate_bearer
+
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def dispatch_operation():
+    """before_request: answer a path no route matched when an operation declares it (else fall through)."""
+    if not isinstance(request.routing_exception, NotFound):
+        return None
+    operations = db.session.scalars(db.select(Operation).filter_by(path=request.path)).all()
+    if not operations:
+        return None
+    g.error_class = ConsumerError  # errors of an operation path, 429 included, are in Fusio's shape
+    g.dynamic_endpoint = "consumer.operation"  # operations have no endpoint; the limiter needs one
+    method = "GET" if request.method == "HEAD" else request.method
+    operation = next((op for op in operations if op.method == method), None)
+    allowed = ", ".join(sorted({op.method for op in operations} | {"OPTIONS"}))
+    if request.method == "OPTIONS":
+        return "", 200, {"Allow": allowed}
+    if operation is None:
+        raise ConsumerError("http", "Given request method is not supported", 405, {"Allow": allowed})
+    return invoke_operation(operation)
+
+
+@limiter.limit(lambda: current_app.config["CONSUMER_RATE_LIMIT"])
+def invoke_operation(operation):
+    """Check the token where the operation needs one (or one is sent, as Fusio does), then answer."""
+    if not operation.public or request.headers.get("Authorization"):
+        try:
+            token = authenticate_bearer(request.headers.get("Authorization"))
+        except TokenRefused as refused:
+            raise ConsumerError("unauthorized", str(refused), 401,
+                                {"WWW-Authenticate": 'Bearer realm="Fusio"'}) from None
+        if not operation.public and operation.scope not in token.scope.split(","):
+            raise ConsumerError("forbidden", "Access to this operation is not in the scope of the provided token",
+                                403)
+    if request.method in BODY_METHODS and request.get_data():
+        try:
+            json.loads(request.get_data(as_text=True))
+        except ValueError:
+            raise ConsumerError("invalid_json", "The request body is not valid JSON") from None
+    response = jsonify(operation.response)
+    response.status_code = operation.status_code
+    return response
+
+
+def use_fusio_rate_limit_headers(response):
+    """Fusio names its limit headers RateLimit-Limit and RateLimit-Remaining (no X-, no reset)."""
+    if dialect_error_class(request.path) is ConsumerError:
+        for name in ("Limit", "Remaining"):
+            value = response.headers.pop(f"X-RateLimit-{name}", None)
+            if value is not None:
+                response.headers[f"RateLimit-{name}"] = value
+        response.headers.pop("X-RateLimit-Reset", None)
+    return response
