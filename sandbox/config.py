@@ -19,6 +19,8 @@ DEFAULTS = {
     "PHP_USERINFO_RATE_LIMIT": "60 per minute",
     "V1_TOKEN_RATE_LIMIT": "20 per minute",
     "CONSUMER_RATE_LIMIT": "60 per minute",
+    "MOKAPEN_TOKEN_RATE_LIMIT": "30 per minute",
+    "MOKAPEN_API_RATE_LIMIT": "120 per minute",
     "V1_API_RATE_LIMIT": "60 per minute",
     # OAuth engine
     "AUTH_CODE_TTL_SECONDS": 600,  # RFC 6749 §4.1.2: at most 10 minutes recommended
@@ -28,6 +30,13 @@ DEFAULTS = {
     "CONSUMER_REFRESH_TTL_SECONDS": 3 * 24 * 3600,  # Fusio's fusio_expire_refresh default (P3D)
     "CONSUMER_DEFAULT_ROLE": "Consumer",  # given to users who register at the developer portal
     "CONSUMER_JWT_SECRET": None,  # HS256 key; None derives one from SECRET_KEY
+    "MOKAPEN_ACCESS_TOKEN_TTL_SECONDS": 31536000,  # seed 000: "expires_in": 31536000
+    "MOKAPEN_REFRESH_TOKEN_TTL_SECONDS": 30 * 24 * 3600,
+    "MOKAPEN_AUTO_APPROVE": False,  # True: public apps skip review (for QA)
+    "MOKAPEN_LOGO_MAX_BYTES": 256 * 1024,
+    "MOKAPEN_RSA_KEY_PATH": None,  # None: instance/mokapen-rsa.pem, generated on first start
+    # Users who may review mokapen's public apps (the QA admin API of a later issue has its own token).
+    "SANDBOX_ADMIN_USERS": ["johndoe"],
     # Requests and cookies
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     # The sample clients run on localhost too, and cookies ignore ports: a distinct name keeps

@@ -133,6 +133,8 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
     issued_at: Mapped[int] = mapped_column(default=clock.now)
     expires_at: Mapped[int]
     used_at: Mapped[Optional[int]]
+    # The organization the user chose on the consent page, where the dialect has organizations.
+    organization_id: Mapped[Optional[int]]
 
     client: Mapped[Client] = relationship()
     user: Mapped[User] = relationship()
@@ -169,7 +171,8 @@ class Token(db.Model, TokenMixin):
     expires_in: Mapped[int]
     revoked_at: Mapped[Optional[int]]
     last_used_at: Mapped[Optional[int]]
-    device_info: Mapped[Optional[str]] = mapped_column(String(200))
+    device_info: Mapped[Optional[str]] = mapped_column(String(200))  # v1's device sessions
+    organization_id: Mapped[Optional[int]] = mapped_column(index=True)  # mokapen's organization
 
     client: Mapped[Optional[Client]] = relationship()
     user: Mapped[Optional[User]] = relationship()

@@ -48,12 +48,13 @@ class SandboxAuthorizationServer(AuthorizationServer):
     back to the client (RFC 6749 §4.1.2.1) keep Authlib's redirect.
     """
 
-    def __init__(self, dialect, token_prefix, ttl_setting, error_for):
+    def __init__(self, dialect, token_prefixes, ttl_setting, error_for, omit_from_response=()):
         super().__init__()
         self.dialect = dialect
-        self.token_prefix = token_prefix
+        self.access_token_prefix, self.refresh_token_prefix = token_prefixes
         self.ttl_setting = ttl_setting
         self.error_for = error_for
+        self.omit_from_response = omit_from_response
 
     def init_app(self, app, query_client=None, save_token=None):
         """Bind to the app; clients and tokens always come from the shared core."""
@@ -62,8 +63,8 @@ class SandboxAuthorizationServer(AuthorizationServer):
     def create_bearer_token_generator(self, config):
         """Opaque prefixed tokens, living as long as the dialect's TTL setting says at issue time."""
         return BearerTokenGenerator(
-            access_token_generator=lambda **_: new_token(self.token_prefix + "at_"),
-            refresh_token_generator=lambda **_: new_token(self.token_prefix + "rt_"),
+            access_token_generator=lambda **_: new_token(self.access_token_prefix),
+            refresh_token_generator=lambda **_: new_token(self.refresh_token_prefix),
             expires_generator=lambda client, grant_type: current_app.config[self.ttl_setting],
         )
 
@@ -74,15 +75,22 @@ class SandboxAuthorizationServer(AuthorizationServer):
         return super().create_oauth2_request(request)
 
     def find_client(self, client_id):
-        """The client with this id, if it is registered for this dialect."""
-        return db.session.scalar(db.select(Client).filter_by(client_id=client_id, dialect=self.dialect))
+        """The client with this id, if it is registered for this dialect and active (not pending or disabled)."""
+        return db.session.scalar(db.select(Client).filter_by(client_id=client_id, dialect=self.dialect,
+                                                             status="active"))
 
     def store_token(self, token, oauth_request):
         """Persist a token Authlib generated, linked to its client, user and authorization code."""
         save_token(self.dialect, token["access_token"], token["expires_in"], client=oauth_request.client,
                    user=oauth_request.user, authorization_code=oauth_request.authorization_code,
                    refresh_token=token.get("refresh_token"), scope=token.get("scope", ""),
-                   token_type=token["token_type"])
+                   token_type=token["token_type"], organization_id=token.get("organization_id"))
+
+    def handle_response(self, status_code, payload, headers):
+        """Send the token response without the fields that were only for storage."""
+        if isinstance(payload, dict) and self.omit_from_response:
+            payload = {key: value for key, value in payload.items() if key not in self.omit_from_response}
+        return super().handle_response(status_code, payload, headers)
 
     def get_authorization_grant(self, oauth_request):
         """A missing response_type is invalid_request (RFC 6749 §4.1.2.1), not an unsupported one."""
@@ -101,7 +109,7 @@ class SandboxAuthorizationServer(AuthorizationServer):
 
 
 def save_token(dialect, access_token, expires_in, *, user=None, client=None, authorization_code=None,
-               refresh_token=None, scope="", token_type="Bearer", device_info=None):
+               refresh_token=None, scope="", token_type="Bearer", device_info=None, organization_id=None):
     """Store an issued token as hashes (the one place every dialect's tokens are written) and commit."""
     token = Token(
         dialect=dialect,
@@ -115,6 +123,7 @@ def save_token(dialect, access_token, expires_in, *, user=None, client=None, aut
         issued_at=clock.now(),
         expires_in=expires_in,
         device_info=device_info,
+        organization_id=organization_id,
     )
     db.session.add(token)
     db.session.commit()
@@ -154,9 +163,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
                 code_challenge_method=data.get("code_challenge_method"),
                 issued_at=clock.now(),
                 expires_at=clock.now() + current_app.config["AUTH_CODE_TTL_SECONDS"],
+                organization_id=self.code_organization(oauth_request),
             )
         )
         db.session.commit()
+
+    def code_organization(self, oauth_request):
+        """The organization a new code is for; None where the dialect has no organizations."""
+        return None
 
     def query_authorization_code(self, code, client):
         """The unexpired, unused code issued to this client; a replay revokes what it issued."""
@@ -225,7 +239,11 @@ class SandboxBearerTokenValidator(BearerTokenValidator):
         return token if token is not None and token.dialect == self.dialect else None
 
     def validate_token(self, token, scopes, request):
-        """Authlib's checks, with `reason` (unknown, expired, revoked) kept on the error for dialects."""
+        """Authlib's checks, with `reason` (unknown, expired, revoked, …) kept on the error for dialects."""
+        if token is not None and token.client is not None and not token.client.is_active():
+            error = InvalidTokenError(realm=self.realm)
+            error.reason = "client_disabled"  # a disabled or pending app's tokens stop working at once
+            raise error
         try:
             super().validate_token(token, scopes, request)
         except InvalidTokenError as error:

@@ -22,9 +22,9 @@ class Dialect:
 
 def load_dialects():
     """Every dialect that exists, in front-page order."""
-    from . import consumer, php, v1
+    from . import consumer, mokapen, php, v1
 
-    return (php.DIALECT, consumer.DIALECT, v1.DIALECT)
+    return (php.DIALECT, consumer.DIALECT, v1.DIALECT, mokapen.DIALECT)
 
 
 DIALECTS = load_dialects()

@@ -90,7 +90,7 @@ class PhpAuthorizationCodeGrant(AuthorizationCodeGrant):
         return found
 
 
-server = SandboxAuthorizationServer("php", "php_", "PHP_ACCESS_TOKEN_TTL_SECONDS", php_error_for)
+server = SandboxAuthorizationServer("php", ("php_at_", "php_rt_"), "PHP_ACCESS_TOKEN_TTL_SECONDS", php_error_for)
 register_authorization_code_grant(server, PhpAuthorizationCodeGrant)
 require_token = SandboxResourceProtector("php", php_error_for)
 

@@ -7,11 +7,12 @@ from .auth import current_user
 from .forms import ConsentForm
 
 
-def authorization_endpoint(server):
+def authorization_endpoint(server, make_form=lambda user: ConsentForm()):
     """GET shows the consent page (after login); POST approves or denies.
 
     The request is validated before anything else, so a bad one is answered at once: back to the
     client with `error` when its client and redirect_uri are known, otherwise a 400 here.
+    `make_form(user)` lets a dialect ask more on the consent page (mokapen: the organization).
     """
     user = current_user()
     try:
@@ -22,7 +23,7 @@ def authorization_endpoint(server):
         return authorization_error(server, error)
     if user is None:
         return redirect(url_for("auth.login", next=request.full_path))
-    form = ConsentForm()
+    form = make_form(user)
     if form.validate_on_submit():
         return server.create_authorization_response(grant=grant, grant_user=user if form.approve.data else None)
     return render_template("consent/consent.html", form=form, client=grant.client,

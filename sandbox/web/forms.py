@@ -1,6 +1,6 @@
 """The browser forms; every POST is a FlaskForm under the app-wide CSRFProtect."""
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField, SubmitField
+from wtforms import PasswordField, SelectMultipleField, StringField, SubmitField, widgets
 from wtforms.validators import DataRequired, Length
 
 
@@ -29,3 +29,10 @@ class DeauthorizeForm(FlaskForm):
     """Deauthorize one device session (v1's "My devices")."""
 
     submit = SubmitField("Deauthorize")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes (scope pickers)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()

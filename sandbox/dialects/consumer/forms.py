@@ -7,17 +7,16 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
     ValidationError,
-    widgets,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
 from ...extensions import db
 from ...models import User
+from ...web.forms import MultiCheckboxField
 from .models import Operation
 
 USERNAME = r"^[a-zA-Z0-9\-_.]{3,32}$"
@@ -25,13 +24,6 @@ SCOPE_NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 # Paths other parts of the sandbox own; an operation there would never be reached.
 RESERVED_PREFIXES = ("/api/", "/v1/", "/oauth/", "/consumer/", "/authorization/", "/portal/", "/account/",
                      "/static/", "/login", "/logout", "/callback", "/_sandbox/")
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A list of checkboxes."""
-
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 class RegisterForm(FlaskForm):

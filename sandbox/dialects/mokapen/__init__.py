@@ -1,0 +1,66 @@
+"""The mokapen dialect (seeds 000 and 001): OAuth 2.0 with organizations, an org-scoped API, a dashboard."""
+import base64
+
+from ...demo import PHP_DEMO_REDIRECT_URIS, create_client
+from ...extensions import db
+from ...models import User
+from .. import Dialect
+from . import api, dashboard
+from .models import Application, Contact, Membership, Organization, Task
+from .oauth import MokapenError, server
+
+DEMO_SCOPES = "tasks.read tasks.write contacts.read"
+# A 1×1 PNG: the demo apps' company logo (seed 001 requires one).
+DEMO_LOGO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+
+
+def load_demo_data():
+    """Organizations 849 and 850 with members and sample data, and the demo public and private apps."""
+    johndoe, janedoe = User.by_username("johndoe"), User.by_username("janedoe")
+    db.session.add_all([Organization(id=849, name="Your Organization"),
+                        Organization(id=850, name="Other Organization")])
+    db.session.flush()
+    db.session.add_all([
+        Membership(organization_id=849, user_id=johndoe.id, role="owner"),
+        Membership(organization_id=849, user_id=janedoe.id, role="member"),
+        Membership(organization_id=850, user_id=janedoe.id, role="owner"),
+        Contact(organization_id=849, name="Ada Lovelace", email="ada@example.com", phone="+44 20 7946 0018"),
+        Contact(organization_id=849, name="Grace Hopper", email="grace@example.com"),
+        Contact(organization_id=850, name="Alan Turing", email="alan@example.com"),
+        Task(organization_id=849, title="Send the quarterly report"),
+        Task(organization_id=849, title="Call Ada", done=True),
+        Task(organization_id=850, title="Review the contract"),
+    ])
+    public = create_client("mokapen", "mokapen-public-demo", "mokapen-public-demo-secret", "Mokapen public demo",
+                           redirect_uris=PHP_DEMO_REDIRECT_URIS, grant_types=["authorization_code", "refresh_token"],
+                           scope=DEMO_SCOPES)
+    private = create_client("mokapen", "mokapen-private-demo", "mokapen-private-demo-secret", "Mokapen private demo",
+                            grant_types=["client_credentials"], scope=DEMO_SCOPES)
+    public.owner = private.owner = johndoe
+    db.session.flush()
+    for client, kind, dedicated in ((public, "public", None), (private, "private", johndoe)):
+        db.session.add(Application(client_pk=client.id, kind=kind, organization_id=849, company_name="Example Ltd",
+                                   company_url="https://example.com", dedicated_user=dedicated,
+                                   logo=DEMO_LOGO, logo_type="image/png"))
+
+
+DIALECT = Dialect(
+    name="mokapen",
+    title="Mokapen API",
+    seed="000_be7a25a2f1b3733a.txt, 001_a239673c9af53746.txt",
+    blueprints=(api.bp, dashboard.bp),
+    error_class=MokapenError,
+    api_prefixes=("/oauth/", "/api/v1/", "/.well-known/"),
+    endpoints=(
+        ("GET", "/oauth/authorize", "client_id, redirect_uri, response_type=code, scope, state (16+ chars); "
+                                    "the user picks the organization"),
+        ("POST", "/oauth/token", "authorization_code, refresh_token, client_credentials (+ organization_id)"),
+        ("GET", "/api/v1/{org_id}/contacts", "Contacts (and /tasks): list, read, create, update, delete"),
+        ("GET", "/oauth/jwks", "The RS256 public key (JWKS); metadata at /.well-known/oauth-authorization-server"),
+        ("POST", "/oauth/revoke", "RFC 7009 revocation; /oauth/introspect for RFC 7662"),
+        ("GET", "/account/developer/apps", "Account → Developer → My Applications"),
+    ),
+    front_template="front/mokapen.html",
+    init_app=server.init_app,
+    load_demo=load_demo_data,
+)

@@ -1,0 +1,174 @@
+"""Mokapen's endpoints: /oauth/* on the shared engine, and the organization-scoped /api/v1/{org_id}/… API."""
+import json
+
+from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
+from flask import Blueprint, current_app, jsonify, request, url_for
+from wtforms import SelectField
+
+from ...extensions import csrf, db, limiter
+from ...oauth import SandboxResourceProtector
+from ...web.consent import authorization_endpoint
+from ...web.forms import ConsentForm
+from .keys import jwks
+from .models import SCOPES, Contact, Task, organizations_of
+from .oauth import MokapenError, mokapen_error_for, server
+
+bp = Blueprint("mokapen", __name__)
+require_token = SandboxResourceProtector("mokapen", mokapen_error_for)
+
+
+class OrganizationConsentForm(ConsentForm):
+    """Seed 001: users authorize a public app and select which organization to grant access to."""
+
+    organization_id = SelectField("Organization")
+
+
+def consent_form(user):
+    """The consent form, offering the user's organizations."""
+    form = OrganizationConsentForm()
+    form.organization_id.choices = [(str(org.id), f"{org.name} ({org.id})") for org in organizations_of(user)]
+    return form
+
+
+def token_rate_limit():
+    return current_app.config["MOKAPEN_TOKEN_RATE_LIMIT"]
+
+
+@bp.route("/oauth/authorize", methods=["GET", "POST"])
+def authorize():
+    """Seed 000's authorization endpoint; the user picks the organization on the consent page."""
+    return authorization_endpoint(server, make_form=consent_form)
+
+
+@bp.post("/oauth/token")
+@csrf.exempt
+@limiter.limit(token_rate_limit)
+def token():
+    """authorization_code, refresh_token and client_credentials (with organization_id)."""
+    return server.create_token_response()
+
+
+@bp.post("/oauth/revoke")
+@csrf.exempt
+@limiter.limit(token_rate_limit)
+def revoke():
+    """RFC 7009 token revocation."""
+    return server.create_endpoint_response("revocation")
+
+
+@bp.post("/oauth/introspect")
+@csrf.exempt
+@limiter.limit(token_rate_limit)
+def introspect():
+    """RFC 7662 token introspection."""
+    return server.create_endpoint_response("introspection")
+
+
+@bp.get("/oauth/jwks")
+@bp.get("/.well-known/jwks.json")
+def jwks_document():
+    """The public key that verifies access tokens."""
+    return jwks()
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def metadata():
+    """RFC 8414 authorization server metadata, validated by Authlib's model."""
+    issuer = request.url_root.rstrip("/")
+    document = AuthorizationServerMetadata({
+        "issuer": issuer,
+        "authorization_endpoint": url_for("mokapen.authorize", _external=True),
+        "token_endpoint": url_for("mokapen.token", _external=True),
+        "jwks_uri": url_for("mokapen.jwks_document", _external=True),
+        "revocation_endpoint": url_for("mokapen.revoke", _external=True),
+        "introspection_endpoint": url_for("mokapen.introspect", _external=True),
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": ["code"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "code_challenge_methods_supported": ["S256", "plain"],
+    })
+    document.validate()
+    return dict(document)
+
+
+# --- /api/v1/{org_id}/contacts and /tasks --------------------------------------------------------
+
+RESOURCES = {
+    "contacts": (Contact, ("name", "email", "phone"), "name"),
+    "tasks": (Task, ("title", "done"), "title"),
+}
+
+
+def check_request(org_id, resource, write):
+    """JSON must be acceptable, the token must hold the scope and be for this organization."""
+    if not request.accept_mimetypes.accept_json:
+        raise MokapenError("not_acceptable", "This API answers application/json only", 406)
+    with require_token.acquire([f"{resource}.{'write' if write else 'read'}"]) as token:
+        if token.organization_id != org_id:
+            raise MokapenError("access_denied", f"The token is for organization {token.organization_id}, "
+                                                f"not {org_id}", 403)
+
+
+def as_json(item, fields):
+    return {"id": item.id, **{name: getattr(item, name) for name in fields}}
+
+
+def request_fields(fields, required):
+    """The writable fields of a JSON body; `required` must be among them on create."""
+    try:
+        body = json.loads(request.get_data(as_text=True) or "{}")
+    except ValueError:
+        raise MokapenError("invalid_request", "The request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise MokapenError("invalid_request", "The request body must be a JSON object")
+    values = {name: body[name] for name in fields if name in body}
+    if required and not values.get(required):
+        raise MokapenError("invalid_request", f"'{required}' is required")
+    return values
+
+
+def find_item(model, org_id, item_id):
+    item = db.session.get(model, item_id)
+    if item is None or item.organization_id != org_id:
+        raise MokapenError("not_found", f"No such item: {item_id}", 404)
+    return item
+
+
+@bp.route("/api/v1/<int:org_id>/<any(contacts, tasks):resource>", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit(lambda: current_app.config["MOKAPEN_API_RATE_LIMIT"])
+def collection(org_id, resource):
+    """List the organization's items, or create one."""
+    model, fields, required = RESOURCES[resource]
+    check_request(org_id, resource, write=request.method == "POST")
+    if request.method == "POST":
+        item = model(organization_id=org_id, **request_fields(fields, required))
+        db.session.add(item)
+        db.session.commit()
+        return jsonify(data=as_json(item, fields)), 201
+    items = db.session.scalars(db.select(model).filter_by(organization_id=org_id).order_by(model.id))
+    return jsonify(data=[as_json(item, fields) for item in items])
+
+
+@bp.route("/api/v1/<int:org_id>/<any(contacts, tasks):resource>/<int:item_id>",
+          methods=["GET", "PUT", "PATCH", "DELETE"])
+@csrf.exempt
+@limiter.limit(lambda: current_app.config["MOKAPEN_API_RATE_LIMIT"])
+def item(org_id, resource, item_id):
+    """Read, update or delete one item."""
+    model, fields, required = RESOURCES[resource]
+    check_request(org_id, resource, write=request.method != "GET")
+    found = find_item(model, org_id, item_id)
+    if request.method == "DELETE":
+        db.session.delete(found)
+        db.session.commit()
+        return "", 204
+    if request.method in ("PUT", "PATCH"):
+        for name, value in request_fields(fields, required if request.method == "PUT" else None).items():
+            setattr(found, name, value)
+        db.session.commit()
+    return jsonify(data=as_json(found, fields))
+

@@ -1,0 +1,72 @@
+"""The RSA key that signs mokapen's access tokens: generated into instance/ once, published as a JWKS."""
+import json
+import os
+import secrets
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import current_app
+
+from ... import clock
+
+
+def key_path():
+    """Where the PEM lives: MOKAPEN_RSA_KEY_PATH, or instance/mokapen-rsa.pem."""
+    return Path(current_app.config.get("MOKAPEN_RSA_KEY_PATH") or Path(current_app.instance_path) / "mokapen-rsa.pem")
+
+
+def private_key():
+    """The signing key, loaded (or generated, mode 0600) once per app."""
+    cache = current_app.extensions.setdefault("mokapen_keys", {})
+    if "private" not in cache:
+        cache["private"] = load_or_create(key_path())
+    return cache["private"]
+
+
+def load_or_create(path):
+    """Read the PEM at `path`; on first start write a new 2048-bit key there (another worker may win)."""
+    if not path.exists():
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pem)
+        except FileExistsError:
+            pass
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
+def jwks():
+    """The public key as a JSON Web Key Set (RFC 7517)."""
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key().public_key()))
+    return {"keys": [{**jwk, "use": "sig", "alg": "RS256"}]}
+
+
+def mint_access_token(client, user, scopes, organization, expires_in):
+    """An RS256 JWT like Mokapen's (League OAuth2 Server's claims, plus the organization)."""
+    now = clock.now()
+    claims = {
+        "aud": client.client_id,
+        "jti": secrets.token_hex(40),
+        "iat": now,
+        "nbf": now,
+        "exp": now + expires_in,
+        "sub": str(user.id) if user is not None else "",
+        "scopes": scopes,
+        "organization_id": organization.id,
+    }
+    # Header {"typ":"JWT","alg":"RS256"} in this order, as the seed's "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9…".
+    return jwt.encode(claims, private_key(), algorithm="RS256", headers={"typ": "JWT"}, sort_headers=False)
+
+
+def verify_access_token(token):
+    """The claims of a token this sandbox signed; expiry is judged on the sandbox clock. Raises jwt errors."""
+    claims = jwt.decode(token, private_key().public_key(), algorithms=["RS256"],
+                        options={"verify_exp": False, "verify_nbf": False, "verify_aud": False})
+    if clock.now() >= claims["exp"]:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return claims

@@ -1,0 +1,202 @@
+"""Mokapen's OAuth 2.0 server on the shared engine: the three grants, revocation, introspection, metadata."""
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from flask import current_app
+
+from ... import clock
+from ...errors import DialectError
+from ...extensions import db
+from ...models import Token
+from ...oauth import (
+    AuthorizationCodeGrant,
+    PayloadRequest,
+    SandboxAuthorizationServer,
+    register_authorization_code_grant,
+    retire_token,
+)
+from .keys import mint_access_token
+from .models import Organization, application_of, membership
+
+DIALECT = "mokapen"
+MIN_STATE_LENGTH = 16
+
+
+class MokapenError(DialectError):
+    """`{"error", "error_description"}` (RFC 6749 §5.2 / RFC 6750 §3) for /oauth/ and /api/v1/."""
+
+    def body(self):
+        return {"error": self.error, "error_description": self.description}
+
+    @classmethod
+    def from_http_status(cls, status, description):
+        codes = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable", 413: "request_too_large",
+                 429: "rate_limit_exceeded"}
+        return cls(codes.get(status, "server_error" if status >= 500 else "invalid_request"), description, status)
+
+
+def mokapen_error_for(error):
+    """Authlib's error as it stands (status, headers), in the mokapen shape."""
+    return MokapenError(error.error, error.get_error_description(), error.status_code, dict(error.get_headers()))
+
+
+class MokapenTokenMixin:
+    """Seed 000's token response: an RS256 JWT, refresh token `def50200…`, and the organization."""
+
+    def organization(self):
+        raise NotImplementedError
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None, include_refresh_token=True):
+        token = super().generate_token(user=user, scope=scope, grant_type=grant_type, expires_in=expires_in,
+                                       include_refresh_token=include_refresh_token)
+        organization = self.organization()
+        response = {"token_type": "Bearer", "expires_in": token["expires_in"],
+                    "access_token": mint_access_token(self.request.client, user, (scope or "").split(), organization,
+                                                      token["expires_in"])}
+        if "refresh_token" in token:
+            response["refresh_token"] = token["refresh_token"]
+        # `scope` is stored with the token but, as in seed 000's response, not sent (omit_from_response).
+        response.update(organization_id=organization.id, organization_name=organization.name, scope=scope or "")
+        return response
+
+
+class MokapenAuthorizationCodeGrant(MokapenTokenMixin, AuthorizationCodeGrant):
+    """Seed 000: scope (a subset of the app's) and state (16+ characters) are required too."""
+
+    def validate_authorization_request(self):
+        redirect_uri = super().validate_authorization_request()
+        data = self.request.payload.data
+        requested = (data.get("scope") or "").split()
+        if not requested:
+            raise InvalidScopeError("The 'scope' parameter is required.", redirect_uri=redirect_uri)
+        if not set(requested) <= set(self.request.client.scope.split()):
+            raise InvalidScopeError("The app has not enabled every requested scope.", redirect_uri=redirect_uri)
+        if len(data.get("state") or "") < MIN_STATE_LENGTH:
+            raise InvalidRequestError(f"'state' must be at least {MIN_STATE_LENGTH} characters.",
+                                      redirect_uri=redirect_uri)
+        return redirect_uri
+
+    def code_organization(self, oauth_request):
+        # The consent form (validated against the user's memberships) posts organization_id.
+        return int(oauth_request.payload.data["organization_id"])
+
+    def organization(self):
+        return db.session.get(Organization, self.request.authorization_code.organization_id)
+
+
+class MokapenRefreshTokenGrant(MokapenTokenMixin, grants.RefreshTokenGrant):
+    """Rotating refresh tokens: of concurrent refreshes of one token, exactly one succeeds."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    def authenticate_refresh_token(self, refresh_token):
+        token = Token.by_refresh_token(refresh_token, DIALECT)
+        ttl = current_app.config["MOKAPEN_REFRESH_TOKEN_TTL_SECONDS"]
+        if token is None or token.is_revoked() or clock.now() >= token.issued_at + ttl:
+            return None
+        return token
+
+    def authenticate_user(self, refresh_token):
+        if membership(refresh_token.user, refresh_token.organization_id) is None:
+            raise InvalidGrantError("The user is no longer a member of the organization.")
+        if not retire_token(refresh_token):
+            raise InvalidGrantError("The refresh token has already been used.")
+        return refresh_token.user
+
+    def revoke_old_credential(self, refresh_token):
+        """Already retired, atomically, before the new token was issued."""
+
+    def organization(self):
+        return db.session.get(Organization, self.request.refresh_token.organization_id)
+
+
+class MokapenClientCredentialsGrant(MokapenTokenMixin, grants.ClientCredentialsGrant):
+    """Private apps: a token for `organization_id`, acting as the app's dedicated user."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def validate_token_request(self):
+        super().validate_token_request()
+        self.check_app()
+
+    def check_app(self):
+        """The scopes are the app's, the organization is the app's, the dedicated user is still a member."""
+        requested = (self.request.payload.scope or "").split()
+        if not set(requested) <= set(self.request.client.scope.split()):
+            raise InvalidScopeError("The app has not enabled every requested scope.")
+        self.app = application_of(self.request.client)
+        organization_id = self.request.payload.data.get("organization_id")
+        if not organization_id:
+            raise InvalidRequestError("Missing 'organization_id' parameter.")
+        if str(self.app.organization_id) != str(organization_id):
+            raise InvalidRequestError("The app does not belong to that organization.")
+        user = self.app.dedicated_user
+        if user is None or membership(user, self.app.organization_id) is None:
+            raise InvalidGrantError("The app's dedicated user is not a member of the organization.")
+
+    def create_token_response(self):
+        scope = self.request.payload.scope or self.request.client.scope
+        self.request.user = self.app.dedicated_user
+        token = self.generate_token(user=self.request.user, scope=scope, include_refresh_token=False)
+        self.save_token(token)
+        return 200, token, self.TOKEN_RESPONSE_HEADER
+
+    def organization(self):
+        return self.app.organization
+
+
+def find_token(token_string):
+    """A mokapen token, by its access or its refresh token (Authlib checks it is the client's)."""
+    token = Token.by_access_token(token_string) or Token.by_refresh_token(token_string, DIALECT)
+    return token if token is not None and token.dialect == DIALECT else None
+
+
+class MokapenRevocationEndpoint(RevocationEndpoint):
+    """RFC 7009: a client revokes its own access or refresh token."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string)
+
+    def revoke_token(self, token, request):
+        token.revoked_at = clock.now()
+        db.session.commit()
+
+
+class MokapenIntrospectionEndpoint(IntrospectionEndpoint):
+    """RFC 7662: a client asks whether its token is active, and for what."""
+
+    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+
+    def query_token(self, token_string, token_type_hint):
+        return find_token(token_string)
+
+    def check_permission(self, token, client, request):
+        return token.check_client(client)
+
+    def introspect_token(self, token):
+        if token.is_revoked() or token.is_expired() or not token.client.is_active():
+            return {"active": False}
+        return {"active": True, "client_id": token.client.client_id, "token_type": "Bearer",
+                "scope": token.scope, "sub": str(token.user_id or ""), "exp": token.get_expires_at(),
+                "iat": token.issued_at, "organization_id": token.organization_id}
+
+
+server = SandboxAuthorizationServer(DIALECT, ("mokapen_at_", "def50200"), "MOKAPEN_ACCESS_TOKEN_TTL_SECONDS",
+                                    mokapen_error_for, omit_from_response=("scope",))
+register_authorization_code_grant(server, MokapenAuthorizationCodeGrant)
+server.register_grant(MokapenRefreshTokenGrant)
+server.register_grant(MokapenClientCredentialsGrant)
+server.register_endpoint(MokapenRevocationEndpoint)
+server.register_endpoint(MokapenIntrospectionEndpoint)
+
+
+def generate_private_app_token(client, organization_id):
+    """Generate Token on the dashboard: the client_credentials grant for the current organization."""
+    oauth_request = PayloadRequest({"grant_type": "client_credentials", "organization_id": str(organization_id)})
+    oauth_request.client = client
+    grant = MokapenClientCredentialsGrant(oauth_request, server)
+    grant.check_app()
+    return grant.create_token_response()[1]
