@@ -87,8 +87,8 @@ class SandboxAuthorizationServer(AuthorizationServer):
                    token_type=token["token_type"], organization_id=token.get("organization_id"))
 
     def handle_response(self, status_code, payload, headers):
-        """Send the token response without the fields that were only for storage."""
-        if isinstance(payload, dict) and self.omit_from_response:
+        """Send a token response without the fields that were only for storage."""
+        if isinstance(payload, dict) and "access_token" in payload and self.omit_from_response:
             payload = {key: value for key, value in payload.items() if key not in self.omit_from_response}
         return super().handle_response(status_code, payload, headers)
 

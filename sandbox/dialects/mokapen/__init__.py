@@ -11,7 +11,8 @@ from .oauth import MokapenError, server
 
 DEMO_SCOPES = "tasks.read tasks.write contacts.read"
 # A 1×1 PNG: the demo apps' company logo (seed 001 requires one).
-DEMO_LOGO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+DEMO_LOGO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9a"
+                             "wAAAABJRU5ErkJggg==")
 
 
 def load_demo_data():

@@ -64,8 +64,8 @@ def introspect():
     return server.create_endpoint_response("introspection")
 
 
-@bp.get("/oauth/jwks")
 @bp.get("/.well-known/jwks.json")
+@bp.get("/oauth/jwks")
 def jwks_document():
     """The public key that verifies access tokens."""
     return jwks()

@@ -5,7 +5,7 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length
 
 from ...web.forms import MultiCheckboxField
 
@@ -41,7 +41,7 @@ class ApplicationForm(FlaskForm):
     company_url = StringField("Company website URL", validators=[DataRequired(), Length(max=2048)])
     name = StringField("Application name", validators=[DataRequired(), Length(max=255)])
     logo = FileField("Company logo (PNG, JPEG, GIF or WebP)", validators=[FileRequired("A company logo is required.")])
-    redirect_url = StringField("Redirect URL (public apps)", validators=[Optional(), Length(max=2048)])
+    redirect_url = StringField("Redirect URL (public apps)", validators=[Length(max=2048)])
     dedicated_user = SelectField("Dedicated user (private apps)", coerce=int, validate_choice=False)
     stakeholders = TextAreaField("Stakeholders (optional)", validators=[Length(max=2000)])
     submit = SubmitField("Continue")

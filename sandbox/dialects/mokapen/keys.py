@@ -1,4 +1,6 @@
 """The RSA key that signs mokapen's access tokens: generated into instance/ once, published as a JWKS."""
+import base64
+import hashlib
 import json
 import os
 import secrets
@@ -40,10 +42,25 @@ def load_or_create(path):
     return serialization.load_pem_private_key(path.read_bytes(), password=None)
 
 
+def public_jwk():
+    """The public key as a JWK, its `kid` the RFC 7638 thumbprint (computed once per app)."""
+    cache = current_app.extensions.setdefault("mokapen_keys", {})
+    if "jwk" not in cache:
+        cache["jwk"] = make_public_jwk(private_key())
+    return cache["jwk"]
+
+
+def make_public_jwk(key):
+    """The JWK of `key`'s public half, with its thumbprint as kid."""
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    members = json.dumps({name: jwk[name] for name in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True)
+    kid = base64.urlsafe_b64encode(hashlib.sha256(members.encode()).digest()).rstrip(b"=").decode()
+    return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
+
+
 def jwks():
-    """The public key as a JSON Web Key Set (RFC 7517)."""
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private_key().public_key()))
-    return {"keys": [{**jwk, "use": "sig", "alg": "RS256"}]}
+    """The JSON Web Key Set (RFC 7517) that verifies access tokens."""
+    return {"keys": [public_jwk()]}
 
 
 def mint_access_token(client, user, scopes, organization, expires_in):
@@ -59,8 +76,10 @@ def mint_access_token(client, user, scopes, organization, expires_in):
         "scopes": scopes,
         "organization_id": organization.id,
     }
-    # Header {"typ":"JWT","alg":"RS256"} in this order, as the seed's "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9…".
-    return jwt.encode(claims, private_key(), algorithm="RS256", headers={"typ": "JWT"}, sort_headers=False)
+    # Header {"typ":"JWT","alg":"RS256",…} in this order, as the seed's "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1Ni…";
+    # the kid after them lets JWKS clients (PyJWKClient, jose libraries) pick the key.
+    return jwt.encode(claims, private_key(), algorithm="RS256", headers={"typ": "JWT", "kid": public_jwk()["kid"]},
+                      sort_headers=False)
 
 
 def verify_access_token(token):

@@ -35,9 +35,22 @@ class MokapenError(DialectError):
         return cls(codes.get(status, "server_error" if status >= 500 else "invalid_request"), description, status)
 
 
+# For the errors Authlib raises without a description.
+DESCRIPTIONS = {
+    "invalid_grant": "The authorization code or refresh token is invalid, expired, revoked or not this client's.",
+    "invalid_request": "The request is missing a parameter or is malformed.",
+    "invalid_scope": "The requested scope is invalid or not enabled for the app.",
+    "invalid_token": "The access token is invalid, expired or revoked.",
+}
+
+
 def mokapen_error_for(error):
     """Authlib's error as it stands (status, headers), in the mokapen shape."""
-    return MokapenError(error.error, error.get_error_description(), error.status_code, dict(error.get_headers()))
+    description = error.get_error_description() or DESCRIPTIONS.get(error.error, error.error.replace("_", " "))
+    headers = dict(error.get_headers())
+    if headers.get("WWW-Authenticate", "").startswith("bearer "):  # Authlib's spelling for a missing token
+        headers["WWW-Authenticate"] = "Bearer " + headers["WWW-Authenticate"][len("bearer "):]
+    return MokapenError(error.error, description, error.status_code, headers)
 
 
 class MokapenTokenMixin:
