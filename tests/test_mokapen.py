@@ -1,5 +1,6 @@
 """The mokapen dialect (seeds 000 and 001): the OAuth 2.0 server, the organization API, the dashboard."""
 import base64
+import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
@@ -10,13 +11,14 @@ import requests
 
 from helpers import csrf_token, login
 from sandbox import clock
+from sandbox.dialects.mokapen import DEMO_LOGO
 
 PUBLIC = {"client_id": "mokapen-public-demo", "client_secret": "mokapen-public-demo-secret"}
 PRIVATE = {"client_id": "mokapen-private-demo", "client_secret": "mokapen-private-demo-secret"}
 REDIRECT = "https://example.com/callback"
 STATE = "0123456789abcdef"
 SEED_JWT_HEADER = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1Ni"  # {"typ":"JWT","alg":"RS256"… as the seed's token begins
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG = DEMO_LOGO  # a 1×1 PNG
 
 
 def authorize_url(**params):
@@ -259,8 +261,6 @@ def dashboard_post(client, url, data, page_url=None, **kwargs):
 
 
 def new_app(client, kind="public", logo=PNG, **fields):
-    import io
-
     data = {"kind": kind, "company_name": "Acme", "company_url": "https://acme.example", "name": f"Acme {kind}",
             "redirect_url": "https://acme.example/cb" if kind == "public" else "", "dedicated_user": "1",
             "stakeholders": "", **fields}
