@@ -1,0 +1,54 @@
+"""Mokapen's developer dashboard and consent page in a real browser."""
+import requests
+
+from sandbox.dialects.mokapen import DEMO_LOGO
+
+
+def log_in(page, base_url, next_path):
+    page.goto(f"{base_url}/login?next={next_path}")
+    page.fill("#username", "johndoe")
+    page.fill("#password", "demo-password")
+    page.click("input[type=submit][value='Log in']")
+
+
+def test_create_private_app_then_generate_token(live_server, page, tmp_path):
+    (tmp_path / "logo.png").write_bytes(DEMO_LOGO)
+    log_in(page, live_server.url, "/account/developer/apps")
+    page.click("text=Create application")
+    page.check("input[name=kind][value=private]")
+    page.fill("#company_name", "Acme")
+    page.fill("#company_url", "https://acme.example")
+    page.fill("#name", "Nightly sync")
+    page.set_input_files("#logo", str(tmp_path / "logo.png"))
+    page.select_option("#dedicated_user", label="johndoe")
+    page.click("input[type=submit][value=Continue]")
+    page.check("input[name=scopes][value='contacts.read']")
+    page.click("input[type=submit][value=Save]")
+    assert page.inner_text("#status") == "active"
+    client_id, secret = page.inner_text("#client-id"), page.inner_text("#client-secret")
+
+    page.click("text=Generate Token")
+    page.click("input[type=submit][value='Generate Token']")
+    token = page.inner_text("#generated-token")
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    assert requests.get(f"{live_server.url}/api/v1/849/contacts", headers=headers).status_code == 200
+    assert requests.get(f"{live_server.url}/api/v1/849/tasks", headers=headers).status_code == 403
+
+    issued = requests.post(f"{live_server.url}/oauth/token", data={
+        "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, "organization_id": 849})
+    assert issued.status_code == 200
+
+
+def test_consent_page_lets_the_user_choose_the_organization(live_server, page):
+    callback = f"http://127.0.0.1:{live_server.port}/callback"
+    log_in(page, live_server.url, "/")
+    page.goto(f"{live_server.url}/oauth/authorize?client_id=mokapen-public-demo&redirect_uri={callback}"
+              "&response_type=code&scope=tasks.read&state=0123456789abcdef")
+    assert page.inner_text("#organization_id") == "Your Organization (849)"
+    page.click("input[type=submit][value=Approve]")
+    page.wait_for_url(f"{callback}?code=*")
+    code = page.url.split("code=")[1].split("&")[0]
+    token = requests.post(f"{live_server.url}/oauth/token", data={
+        "grant_type": "authorization_code", "client_id": "mokapen-public-demo",
+        "client_secret": "mokapen-public-demo-secret", "redirect_uri": callback, "code": code}).json()
+    assert token["organization_id"] == 849
