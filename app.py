@@ -4,11 +4,12 @@ import os
 from flask import Flask
 from flask_cors import CORS
 
-from sandbox import cli, database, logs
+from sandbox import cli, database, logs, runtime
 from sandbox.config import load_config
 from sandbox.dialects import DIALECTS
 from sandbox.errors import register_api_prefix, register_error_handlers
 from sandbox.extensions import csrf, limiter
+from sandbox.qa import admin, console, faults, journal
 from sandbox.web import auth, front
 
 
@@ -24,16 +25,24 @@ def create_app(test_config=None):
 
     database.init_app(app)
     csrf.init_app(app)
+    # Shared runtime state first (the clock, limits), then the journal's timer and any injected fault.
+    app.before_request(runtime.load_settings)
+    app.before_request(journal.start_timer)
+    app.before_request(faults.inject)
+    app.after_request(journal.record)
     # Hooks registered before the limiter's run after it (Flask runs after_request in reverse), so
     # these see and adjust the rate-limit headers it adds.
     app.after_request(keep_retry_after_for_429)
     app.register_blueprint(front.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(console.bp)
+    register_api_prefix("/_sandbox/", "sandbox", admin.AdminError)
     for dialect in DIALECTS:
         for blueprint in dialect.blueprints:
             app.register_blueprint(blueprint)
         for prefix in dialect.api_prefixes:
-            register_api_prefix(prefix, dialect.error_class)
+            register_api_prefix(prefix, dialect.name, dialect.error_class)
         dialect.init_app(app)
     limiter.init_app(app)
     CORS(app, resources={path: opts for d in DIALECTS for path, opts in d.cors_resources.items()})

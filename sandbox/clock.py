@@ -2,6 +2,7 @@
 import time
 
 _offset_seconds = 0
+_adopted_version = None  # the version of the shared (database) clock this process last adopted
 
 
 def now():
@@ -17,5 +18,19 @@ def advance(seconds):
 
 def reset():
     """Put the sandbox clock back on real time."""
-    global _offset_seconds
+    global _offset_seconds, _adopted_version
     _offset_seconds = 0
+    _adopted_version = None
+
+
+def offset():
+    """Seconds the sandbox clock is ahead of real time (negative: behind)."""
+    return _offset_seconds
+
+
+def adopt(shared_offset, version):
+    """Take the shared clock's offset when it changed since this process last looked (see runtime.py)."""
+    global _offset_seconds, _adopted_version
+    if version != _adopted_version:
+        _offset_seconds, _adopted_version = int(shared_offset), version
+_adopted_version = None  # the version of the shared (database) clock this process last adopted

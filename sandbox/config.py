@@ -47,6 +47,11 @@ DEFAULTS = {
     "WTF_CSRF_TIME_LIMIT": 3600,
     # Authlib refuses plain http except on loopback; a sandbox is often served over http.
     "ALLOW_INSECURE_HTTP": True,
+    # QA controls
+    "SANDBOX_ADMIN_TOKEN": None,  # development: generated into instance/admin_token; elsewhere None = off
+    "SANDBOX_FIXTURES": None,  # a JSON or YAML fixtures file loaded by reset (and first start) instead of demo data
+    "JOURNAL_ENABLED": True,
+    "JOURNAL_MAX_ENTRIES": 10000,
 }
 
 
@@ -71,7 +76,12 @@ def load_config(app, test_config=None):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "sandbox.db")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path) / "secret_key")
+        app.config["SECRET_KEY"], _ = instance_secret(Path(app.instance_path) / "secret_key")
+    if not app.config["SANDBOX_ADMIN_TOKEN"] and profile == "development":
+        token, created = instance_secret(Path(app.instance_path) / "admin_token")
+        app.config["SANDBOX_ADMIN_TOKEN"] = token
+        if created:  # shown once, on the console that started the sandbox; it is in instance/admin_token after
+            print(f" * QA admin token (also in instance/admin_token): {token}")
 
 
 def normalize_database_url(url):
@@ -82,17 +92,17 @@ def normalize_database_url(url):
     return url
 
 
-def instance_secret_key(path):
-    """Read the generated secret key from instance/, creating it (mode 0600) on first start."""
+def instance_secret(path):
+    """(secret, created): a generated secret read from instance/, created (mode 0600) on first start."""
     try:
-        return path.read_text().strip()
+        return path.read_text().strip(), False
     except FileNotFoundError:
         pass
     key = secrets.token_hex(32)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another worker wrote it first
-        return path.read_text().strip()
+        return path.read_text().strip(), False
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
-    return key
+    return key, True

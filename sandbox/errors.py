@@ -3,7 +3,7 @@ import logging
 
 from flask import g, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
 
 from .extensions import db
 
@@ -14,6 +14,8 @@ class DialectError(Exception):
     """An error a dialect answers in its own JSON shape; each dialect subclasses it once."""
 
     status = 400
+    #: The dialect's documented errors by name, each a factory of the error (for fault injection).
+    DOCUMENTED = {}
 
     def __init__(self, error, description, status=None, headers=None):
         super().__init__(description)
@@ -32,6 +34,11 @@ class DialectError(Exception):
         """The dialect's error for a plain HTTP failure (404, 405, 413, 429, 500, …)."""
         raise NotImplementedError
 
+    @classmethod
+    def documented_error(cls, name):
+        """A new instance of the documented error called `name` (KeyError if there is none)."""
+        return cls.DOCUMENTED[name]()
+
     def to_response(self):
         """The Flask response for this error."""
         response = jsonify(self.body())
@@ -40,23 +47,45 @@ class DialectError(Exception):
         return response
 
 
-# Path prefix -> DialectError subclass; the longest matching prefix wins (/api/v1/ before /api/).
+# Path prefix -> (dialect name, DialectError subclass); the longest prefix wins (/api/v1/ before /api/).
 _API_PREFIXES = {}
+# Dialects that own paths no route matches (consumer operations): name -> (error class, claims(path)).
+_DYNAMIC_OWNERS = {}
 
 
-def register_api_prefix(prefix, error_class):
-    """Declare that paths under `prefix` belong to the dialect whose errors are `error_class`."""
-    _API_PREFIXES[prefix] = error_class
+def register_api_prefix(prefix, dialect_name, error_class):
+    """Declare that paths under `prefix` belong to a dialect, whose errors are `error_class`."""
+    _API_PREFIXES[prefix] = (dialect_name, error_class)
 
 
-def dialect_error_class(path):
-    """The DialectError subclass owning `path` (or set on `g` by a dynamic route), or None for a page."""
-    if g.get("error_class") is not None:
-        return g.error_class
+def register_dynamic_owner(dialect_name, error_class, claims):
+    """Declare that a dialect owns the unrouted paths for which `claims(path)` is true."""
+    _DYNAMIC_OWNERS[dialect_name] = (error_class, claims)
+
+
+def dialect_owner():
+    """(dialect name, DialectError subclass) owning this request's path, or None for a page (cached per request)."""
+    if "dialect_owner" not in g:
+        g.dialect_owner = find_owner(request.path, unrouted=isinstance(request.routing_exception, NotFound))
+    return g.dialect_owner
+
+
+def find_owner(path, unrouted):
+    """The owner by prefix, else (for a path no route matches: `unrouted`) by a dynamic owner's claim."""
     for prefix in sorted(_API_PREFIXES, key=len, reverse=True):
         if path.startswith(prefix):
             return _API_PREFIXES[prefix]
+    if unrouted:
+        for name, (error_class, claims) in _DYNAMIC_OWNERS.items():
+            if claims(path):
+                return name, error_class
     return None
+
+
+def dialect_error_class():
+    """The DialectError subclass owning this request's path, or None for a page."""
+    owner = dialect_owner()
+    return owner[1] if owner else None
 
 
 def wants_json():
@@ -72,7 +101,7 @@ def render_error_page(status, title, message):
 
 def handle_http_exception(exc):
     """404/405/413/429/… : the dialect's JSON under an API prefix, an HTML page elsewhere."""
-    error_class = dialect_error_class(request.path)
+    error_class = dialect_error_class()
     if error_class is None:
         return render_error_page(exc.code, exc.name, exc.description)
     error = error_class.from_http_status(exc.code, exc.description)

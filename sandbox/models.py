@@ -77,9 +77,12 @@ class Client(db.Model, ClientMixin):
     # The user the client belongs to or acts for (a consumer app's owner), where the dialect has one.
     owner_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(16), default="active")  # active, pending, disabled, …
+    # QA's headless login: authorization requests are approved for this user without the pages.
+    headless_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[int] = mapped_column(default=clock.now)
 
-    owner: Mapped[Optional["User"]] = relationship()
+    owner: Mapped[Optional["User"]] = relationship(foreign_keys=[owner_id])
+    headless_user: Mapped[Optional["User"]] = relationship(foreign_keys=[headless_user_id])
 
     def set_secret(self, secret):
         """Store the SHA-256 of the client secret."""

@@ -57,6 +57,6 @@ def test_development_profile_creates_demo_data_on_first_start_only(tmp_path):
     )
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'dev.db'}", "SANDBOX_SECRET_KEY": "k", "PATH": "/usr/bin:/bin"}
     first = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-    assert first.stdout.strip() == "['janedoe', 'johndoe']"
+    assert first.stdout.strip().splitlines()[-1] == "['janedoe', 'johndoe']"
     second = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-    assert second.stdout.strip() == "['janedoe', 'johndoe']"
+    assert second.stdout.strip().splitlines()[-1] == "['janedoe', 'johndoe']"

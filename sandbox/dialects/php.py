@@ -4,7 +4,7 @@ import json
 from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from ..errors import DialectError
 from ..extensions import csrf, limiter
@@ -15,6 +15,7 @@ from ..oauth import (
     SandboxResourceProtector,
     register_authorization_code_grant,
 )
+from ..runtime import rate_limit
 from ..web.consent import authorization_endpoint
 from . import Dialect
 
@@ -48,6 +49,16 @@ class PhpError(DialectError):
     def from_http_status(cls, status, description):
         return cls(HTTP_ERRORS.get(status, "server_error" if status >= 500 else "invalid_request"),
                    description, status)
+
+
+PhpError.DOCUMENTED = {
+    "invalid_request": lambda: PhpError("invalid_request", SEED_DESCRIPTIONS["invalid_request"], 400),
+    "invalid_client": lambda: PhpError("invalid_client", SEED_DESCRIPTIONS["invalid_client"], 401,
+                                       {"WWW-Authenticate": 'Basic realm="OAuth Sandbox"'}),
+    "invalid_code": lambda: PhpError("invalid_code", SEED_DESCRIPTIONS["invalid_code"], 400),
+    "invalid_token": lambda: PhpError("invalid_token", SEED_DESCRIPTIONS["invalid_token"], 401,
+                                      {"WWW-Authenticate": 'Bearer realm="OAuth Sandbox", error="invalid_token"'}),
+}
 
 
 def php_error_for(error):
@@ -119,14 +130,14 @@ def authorize():
 
 @bp.post("/token.php")
 @csrf.exempt
-@limiter.limit(lambda: current_app.config["PHP_TOKEN_RATE_LIMIT"])
+@limiter.limit(rate_limit("PHP_TOKEN_RATE_LIMIT"))
 def token():
     """Exchange a code for `{"access_token", "token_type": "Bearer", "expires_in": 3600}`."""
     return server.create_token_response(PayloadRequest(token_request_payload()))
 
 
 @bp.get("/userinfo.php")
-@limiter.limit(lambda: current_app.config["PHP_USERINFO_RATE_LIMIT"])
+@limiter.limit(rate_limit("PHP_USERINFO_RATE_LIMIT"))
 @require_token()
 def userinfo():
     """The token's user as `{"username", "email", "full_name"}`."""

@@ -10,6 +10,7 @@ from ..errors import DialectError
 from ..extensions import csrf, db, limiter
 from ..models import Token, User
 from ..oauth import SandboxResourceProtector, save_token
+from ..runtime import rate_limit
 from ..security import password_matches
 from ..web.auth import current_user, login_required
 from ..web.forms import DeauthorizeForm
@@ -66,6 +67,9 @@ class V1Error(DialectError):
         return cls(name, detail=description if name == "rate_limited" else None)
 
 
+V1Error.DOCUMENTED = {name: (lambda name=name: V1Error(name)) for name in ERRORS}
+
+
 def v1_error_for(error):
     """The v1 code for a refused bearer token (all 401, with WWW-Authenticate)."""
     reason = getattr(error, "reason", None)
@@ -118,7 +122,7 @@ def oauth_without_slash():
 @bp.post("/oauth/index.php")
 @bp.post("/add/index.php")  # the path seed 004's trailing-slash note names
 @csrf.exempt
-@limiter.limit(lambda: current_app.config["V1_TOKEN_RATE_LIMIT"])
+@limiter.limit(rate_limit("V1_TOKEN_RATE_LIMIT"))
 def issue_token():
     """Generate an access token: `{"success": true, "data": {"access_token", "expiry"}}`."""
     username, password, device_info, debug_enabled = login_parameters()
@@ -167,7 +171,7 @@ def deauthorize_session(user, session_id):
 
 
 @bp.get("/user/")
-@limiter.limit(lambda: current_app.config["V1_API_RATE_LIMIT"])
+@limiter.limit(rate_limit("V1_API_RATE_LIMIT"))
 @require_token()
 def user_info():
     """The token's user: `{"success": true, "data": {"username", "email", "full_name"}}`."""
@@ -176,7 +180,7 @@ def user_info():
 
 
 @bp.get("/sessions/")
-@limiter.limit(lambda: current_app.config["V1_API_RATE_LIMIT"])
+@limiter.limit(rate_limit("V1_API_RATE_LIMIT"))
 @require_token()
 def list_sessions():
     """The token user's live device sessions."""
@@ -185,7 +189,7 @@ def list_sessions():
 
 @bp.delete("/sessions/<int:session_id>/")
 @csrf.exempt
-@limiter.limit(lambda: current_app.config["V1_API_RATE_LIMIT"])
+@limiter.limit(rate_limit("V1_API_RATE_LIMIT"))
 @require_token()
 def delete_session(session_id):
     """Deauthorize one of the token user's device sessions (its token stops working at once)."""

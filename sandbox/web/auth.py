@@ -2,10 +2,11 @@
 import functools
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from ..extensions import db, limiter
 from ..models import User
+from ..runtime import rate_limit
 from .forms import LoginForm, LogoutForm
 
 bp = Blueprint("auth", __name__)
@@ -43,7 +44,7 @@ def login_required(view):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(rate_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
 def login():
     """Show the login form; on valid credentials start a fresh session and follow a local `next`."""
     form = LoginForm()

@@ -1,4 +1,5 @@
 """The consumer dialect (seed 003, Fusio): consumer login, OAuth2 token endpoint, operations, portal."""
+from ...errors import register_dynamic_owner
 from ...extensions import db
 from ...models import User
 from .. import Dialect
@@ -46,6 +47,7 @@ def load_demo_data():
 
 def init_app(app):
     """Operations answer where no route does; consumer responses carry Fusio's rate-limit headers."""
+    register_dynamic_owner("consumer", ConsumerError, operations.is_operation_path)
     app.before_request(operations.dispatch_operation)
     app.after_request(operations.use_fusio_rate_limit_headers)
 

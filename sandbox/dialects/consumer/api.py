@@ -4,11 +4,12 @@ import binascii
 import json
 import re
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from ...errors import DialectError
 from ...extensions import csrf, db, limiter
 from ...models import User
+from ...runtime import rate_limit
 from ...security import password_matches
 from .models import find_app, valid_scopes
 from .tokens import TokenRefused, issue_token, refresh_token_grant
@@ -44,9 +45,32 @@ class TokenEndpointError(DialectError):
         return {"error": self.error, "error_description": self.description}
 
 
-def rate_limit():
-    """The consumer dialect's limit, per client address."""
-    return current_app.config["CONSUMER_RATE_LIMIT"]
+def _fusio(message, status=400, headers=None):
+    return lambda: ConsumerError("documented", message, status, headers)
+
+
+def _token_endpoint(error, description, status=400, headers=None):
+    return lambda: TokenEndpointError(error, description, status, headers)
+
+
+_BEARER_REALM = {"WWW-Authenticate": 'Bearer realm="Fusio"'}
+ConsumerError.DOCUMENTED = {
+    "no_username": _fusio("No username provided"),
+    "no_password": _fusio("No password provided"),
+    "invalid_credentials": _fusio("Invalid name or password"),
+    "invalid_refresh_token": _fusio("Invalid refresh token"),
+    "refresh_token_expired": _fusio("Refresh token is expired"),
+    "missing_authorization_header": _fusio("Missing authorization header", 401, _BEARER_REALM),
+    "invalid_access_token": _fusio("Invalid access token", 401, _BEARER_REALM),
+    "expired_token": _fusio("Expired token", 401, _BEARER_REALM),
+    "insufficient_scope": _fusio("Access to this operation is not in the scope of the provided token", 403),
+    "rate_limit_exceeded": _fusio("Rate limit exceeded", 429),
+    # /authorization/token answers in the OAuth shape:
+    "invalid_client": _token_endpoint("invalid_client", "Unknown credentials", 401, {"WWW-Authenticate": "Bearer"}),
+    "credentials_not_available": _token_endpoint("invalid_request", "Credentials not available"),
+    "invalid_grant_type": _token_endpoint("server_error", "Provided an invalid grant type"),
+    "invalid_scope": _token_endpoint("invalid_scope", "No valid scope given"),
+}
 
 
 def json_body():
@@ -76,7 +100,7 @@ def token_response(**fields):
 
 @bp.post("/consumer/login")
 @csrf.exempt
-@limiter.limit(rate_limit)
+@limiter.limit(rate_limit("CONSUMER_RATE_LIMIT"))
 def login():
     """`{"username", "password", "scopes"?}` → `{"token", "expires_in", "refresh_token", "scope"}`."""
     data = json_body()
@@ -98,7 +122,7 @@ def login():
 
 @bp.put("/consumer/login")
 @csrf.exempt
-@limiter.limit(rate_limit)
+@limiter.limit(rate_limit("CONSUMER_RATE_LIMIT"))
 def refresh_login():
     """`{"refresh_token"}` → a new token pair; the old one stops working."""
     refresh_token = json_body().get("refresh_token")
@@ -144,7 +168,7 @@ def client_credentials_grant(credentials):
 
 @bp.post("/authorization/token")
 @csrf.exempt
-@limiter.limit(rate_limit)
+@limiter.limit(rate_limit("CONSUMER_RATE_LIMIT"))
 def token():
     """client_credentials and refresh_token grants, answered as Fusio's token controller does."""
     grant_type = request.form.get("grant_type")

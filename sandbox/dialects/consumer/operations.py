@@ -1,11 +1,12 @@
 """Fusio operations: any path an operation declares answers, private ones behind a scoped bearer token."""
 import json
 
-from flask import current_app, g, jsonify, request
+from flask import g, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from ...errors import dialect_error_class
 from ...extensions import db, limiter
+from ...runtime import rate_limit
 from .api import ConsumerError
 from .models import Operation
 from .tokens import TokenRefused, authenticate_bearer
@@ -13,14 +14,18 @@ from .tokens import TokenRefused, authenticate_bearer
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
+def is_operation_path(path):
+    """Whether an operation is declared at `path` (asked only for paths no route matches)."""
+    return db.session.scalar(db.select(Operation.id).filter_by(path=path).limit(1)) is not None
+
+
 def dispatch_operation():
     """before_request: answer a path no route matched when an operation declares it (else fall through)."""
-    if not isinstance(request.routing_exception, NotFound):
+    if dialect_error_class() is not ConsumerError or not isinstance(request.routing_exception, NotFound):
         return None
     operations = db.session.scalars(db.select(Operation).filter_by(path=request.path)).all()
     if not operations:
         return None
-    g.error_class = ConsumerError  # errors of an operation path, 429 included, are in Fusio's shape
     g.dynamic_endpoint = "consumer.operation"  # operations have no endpoint; the limiter needs one
     method = "GET" if request.method == "HEAD" else request.method
     operation = next((op for op in operations if op.method == method), None)
@@ -32,7 +37,7 @@ def dispatch_operation():
     return invoke_operation(operation)
 
 
-@limiter.limit(lambda: current_app.config["CONSUMER_RATE_LIMIT"])
+@limiter.limit(rate_limit("CONSUMER_RATE_LIMIT"))
 def invoke_operation(operation):
     """Check the token where the operation needs one (or one is sent, as Fusio does), then answer."""
     if not operation.public or request.headers.get("Authorization"):
@@ -56,7 +61,7 @@ def invoke_operation(operation):
 
 def use_fusio_rate_limit_headers(response):
     """Fusio names its limit headers RateLimit-Limit and RateLimit-Remaining (no X-, no reset)."""
-    if dialect_error_class(request.path) is ConsumerError:
+    if dialect_error_class() is ConsumerError:
         for name in ("Limit", "Remaining"):
             value = response.headers.pop(f"X-RateLimit-{name}", None)
             if value is not None:

@@ -2,11 +2,12 @@
 import json
 
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, jsonify, request, url_for
 from wtforms import SelectField
 
 from ...extensions import csrf, db, limiter
 from ...oauth import SandboxResourceProtector
+from ...runtime import rate_limit
 from ...web.consent import authorization_endpoint
 from ...web.forms import ConsentForm
 from .keys import jwks
@@ -30,10 +31,6 @@ def consent_form(user):
     return form
 
 
-def token_rate_limit():
-    return current_app.config["MOKAPEN_TOKEN_RATE_LIMIT"]
-
-
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
 def authorize():
     """Seed 000's authorization endpoint; the user picks the organization on the consent page."""
@@ -42,7 +39,7 @@ def authorize():
 
 @bp.post("/oauth/token")
 @csrf.exempt
-@limiter.limit(token_rate_limit)
+@limiter.limit(rate_limit("MOKAPEN_TOKEN_RATE_LIMIT"))
 def token():
     """authorization_code, refresh_token and client_credentials (with organization_id)."""
     return server.create_token_response()
@@ -50,7 +47,7 @@ def token():
 
 @bp.post("/oauth/revoke")
 @csrf.exempt
-@limiter.limit(token_rate_limit)
+@limiter.limit(rate_limit("MOKAPEN_TOKEN_RATE_LIMIT"))
 def revoke():
     """RFC 7009 token revocation."""
     return server.create_endpoint_response("revocation")
@@ -58,7 +55,7 @@ def revoke():
 
 @bp.post("/oauth/introspect")
 @csrf.exempt
-@limiter.limit(token_rate_limit)
+@limiter.limit(rate_limit("MOKAPEN_TOKEN_RATE_LIMIT"))
 def introspect():
     """RFC 7662 token introspection."""
     return server.create_endpoint_response("introspection")
@@ -139,7 +136,7 @@ def find_item(model, org_id, item_id):
 
 @bp.route("/api/v1/<int:org_id>/<any(contacts, tasks):resource>", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.limit(lambda: current_app.config["MOKAPEN_API_RATE_LIMIT"])
+@limiter.limit(rate_limit("MOKAPEN_API_RATE_LIMIT"))
 def collection(org_id, resource):
     """List the organization's items, or create one."""
     model, fields, required = RESOURCES[resource]
@@ -156,7 +153,7 @@ def collection(org_id, resource):
 @bp.route("/api/v1/<int:org_id>/<any(contacts, tasks):resource>/<int:item_id>",
           methods=["GET", "PUT", "PATCH", "DELETE"])
 @csrf.exempt
-@limiter.limit(lambda: current_app.config["MOKAPEN_API_RATE_LIMIT"])
+@limiter.limit(rate_limit("MOKAPEN_API_RATE_LIMIT"))
 def item(org_id, resource, item_id):
     """Read, update or delete one item."""
     model, fields, required = RESOURCES[resource]

@@ -16,7 +16,7 @@ from ...oauth import (
     retire_token,
 )
 from .keys import mint_access_token
-from .models import Organization, application_of, membership
+from .models import Organization, application_of, membership, organizations_of
 
 DIALECT = "mokapen"
 MIN_STATE_LENGTH = 16
@@ -41,6 +41,23 @@ DESCRIPTIONS = {
     "invalid_request": "The request is missing a parameter or is malformed.",
     "invalid_scope": "The requested scope is invalid or not enabled for the app.",
     "invalid_token": "The access token is invalid, expired or revoked.",
+}
+
+
+def _documented(error, status, headers=None):
+    return lambda: MokapenError(error, DESCRIPTIONS.get(error, error.replace("_", " ")), status, headers)
+
+
+MokapenError.DOCUMENTED = {
+    "invalid_request": _documented("invalid_request", 400),
+    "invalid_client": _documented("invalid_client", 401, {"WWW-Authenticate": 'Basic realm="OAuth Sandbox"'}),
+    "invalid_grant": _documented("invalid_grant", 400),
+    "unauthorized_client": _documented("unauthorized_client", 400),
+    "unsupported_grant_type": _documented("unsupported_grant_type", 400),
+    "invalid_scope": _documented("invalid_scope", 400),
+    "invalid_token": _documented("invalid_token", 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}),
+    "insufficient_scope": _documented("insufficient_scope", 403),
+    "access_denied": _documented("access_denied", 403),
 }
 
 
@@ -90,8 +107,19 @@ class MokapenAuthorizationCodeGrant(MokapenTokenMixin, AuthorizationCodeGrant):
         return redirect_uri
 
     def code_organization(self, oauth_request):
-        # The consent form (validated against the user's memberships) posts organization_id.
-        return int(oauth_request.payload.data["organization_id"])
+        """The organization the consent form posted (validated there); for a headless login, the request's
+        organization_id if the user is a member, else the user's first organization."""
+        requested = oauth_request.payload.data.get("organization_id")
+        user = oauth_request.user
+        if requested and str(requested).isdigit() and membership(user, int(requested)) is not None:
+            return int(requested)
+        if requested:
+            raise InvalidRequestError(f"{user.username} is not a member of organization {requested}.",
+                                      redirect_uri=self.redirect_uri)
+        organizations = organizations_of(user)
+        if not organizations:
+            raise InvalidRequestError(f"{user.username} belongs to no organization.", redirect_uri=self.redirect_uri)
+        return organizations[0].id
 
     def organization(self):
         return db.session.get(Organization, self.request.authorization_code.organization_id)

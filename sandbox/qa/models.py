@@ -1,0 +1,53 @@
+"""QA controls' state, shared by every worker through the database: faults and the request journal."""
+from typing import Optional
+
+from sqlalchemy import Float, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+
+
+class Fault(db.Model):
+    """An injected fault: the next `remaining` (or a share `rate`) of requests to a path answer an error."""
+
+    __tablename__ = "sandbox_faults"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(255), index=True)
+    method: Mapped[Optional[str]] = mapped_column(String(8))
+    error: Mapped[Optional[str]] = mapped_column(String(64))  # a documented error of the dialect
+    status: Mapped[Optional[int]]  # or a bare status: 429, 500, 503
+    remaining: Mapped[Optional[int]]  # None: every request (with `rate`)
+    rate: Mapped[Optional[float]] = mapped_column(Float)
+    latency_ms: Mapped[int] = mapped_column(default=0)
+    retry_after: Mapped[int] = mapped_column(default=30)
+
+    def to_json(self):
+        return {"id": self.id, "path": self.path, "method": self.method, "error": self.error, "status": self.status,
+                "remaining": self.remaining, "rate": self.rate, "latency_ms": self.latency_ms,
+                "retry_after": self.retry_after}
+
+
+class JournalEntry(db.Model):
+    """One recorded request to a dialect endpoint, secrets redacted."""
+
+    __tablename__ = "sandbox_journal"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    dialect: Mapped[str] = mapped_column(String(32), index=True)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(2048), index=True)
+    query: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[int] = mapped_column(index=True)
+    client_id: Mapped[Optional[str]] = mapped_column(String(128), index=True)
+    username: Mapped[Optional[str]] = mapped_column(String(64))
+    latency_ms: Mapped[float] = mapped_column(Float)
+    request_body: Mapped[str] = mapped_column(Text, default="")
+    response_body: Mapped[str] = mapped_column(Text, default="")
+
+    def to_json(self):
+        return {"id": self.id, "time": self.at, "dialect": self.dialect, "method": self.method, "path": self.path,
+                "query": self.query, "status": self.status, "client_id": self.client_id, "user": self.username,
+                "latency_ms": round(self.latency_ms, 2), "request_body": self.request_body,
+                "response_body": self.response_body}

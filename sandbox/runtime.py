@@ -1,0 +1,60 @@
+"""Runtime settings every worker shares through the database: the clock offset and rate-limit overrides.
+
+They are read once per request (one small query), so a change over the admin API applies at once, on every
+worker; config stays the default.
+"""
+from flask import current_app, g, has_request_context
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from . import clock
+from .extensions import db
+
+
+class Setting(db.Model):
+    """A runtime setting changed over the admin API (`clock`, `rate_limits`, `faults_active`)."""
+
+    __tablename__ = "sandbox_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+
+
+def load_settings():
+    """before_request: this request's view of the shared settings; adopt a clock that was moved elsewhere."""
+    g.settings = {row.key: row.value for row in db.session.scalars(db.select(Setting))}
+    shared_clock = g.settings.get("clock")
+    if shared_clock:
+        clock.adopt(shared_clock["offset"], shared_clock["version"])
+
+
+def setting(key, default=None):
+    """A shared setting's value (as loaded for this request, or read now outside one)."""
+    if has_request_context() and "settings" in g:
+        return g.settings.get(key, default)
+    row = db.session.get(Setting, key)
+    return row.value if row is not None else default
+
+
+def put_setting(key, value):
+    """Store a shared setting and commit."""
+    row = db.session.get(Setting, key)
+    if row is None:
+        db.session.add(Setting(key=key, value=value))
+    else:
+        row.value = value
+    db.session.commit()
+    if has_request_context() and "settings" in g:
+        g.settings[key] = value
+
+
+def set_clock_offset(offset):
+    """Move the sandbox clock for every worker (and this one, now)."""
+    version = (setting("clock") or {}).get("version", 0) + 1
+    put_setting("clock", {"offset": int(offset), "version": version})
+    clock.adopt(int(offset), version)
+
+
+def rate_limit(name):
+    """A callable giving the limit called `name`: a runtime override, or the config value."""
+    return lambda: (setting("rate_limits") or {}).get(name) or current_app.config[name]
