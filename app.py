@@ -55,8 +55,8 @@ def create_app(test_config=None):
 
 
 def keep_retry_after_for_429(response):
-    """flask-limiter adds Retry-After to every limited response; it only means something on a 429."""
-    if response.status_code != 429:
+    """flask-limiter adds Retry-After to every limited response; it only means something on a 429 (or 503)."""
+    if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
     return response
 

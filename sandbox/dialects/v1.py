@@ -38,8 +38,10 @@ ERRORS = {
     "request_too_large": ("request", 4003, "Request body too large", 413),
     "session_not_found": ("session", 4004, "No such device session", 404),
     "server_error": ("server", 5001, "Internal server error", 500),
+    "service_unavailable": ("server", 5002, "Service temporarily unavailable", 503),
 }
-HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large", 429: "rate_limited"}
+HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large", 429: "rate_limited",
+               503: "service_unavailable"}
 
 
 class V1Error(DialectError):

@@ -87,8 +87,8 @@ def load_users(data):
         username = field(entry, where, "username")
         if User.by_username(username) is not None:
             raise FixtureError(f"{where}.username: {username!r} is declared twice")
-        demo.create_user(username, field(entry, where, "email"), field(entry, where, "full_name", default=""),
-                         field(entry, where, "password"))
+        demo.create_user(username, field(entry, where, "email"),
+                         field(entry, where, "full_name", required=False, default=""), field(entry, where, "password"))
         db.session.flush()
 
 
