@@ -4,7 +4,7 @@ import os
 from flask import Flask
 from flask_cors import CORS
 
-from sandbox import cli, database, logs, runtime
+from sandbox import cli, database, housekeeping, logs, runtime
 from sandbox.config import load_config
 from sandbox.dialects import DIALECTS
 from sandbox.errors import register_api_prefix, register_error_handlers
@@ -47,6 +47,8 @@ def create_app(test_config=None):
     limiter.init_app(app)
     CORS(app, resources={path: opts for d in DIALECTS for path, opts in d.cors_resources.items()})
 
+    if app.config["SANDBOX_PROFILE"] == "production":
+        app.after_request(housekeeping.purge_on_schedule)
     register_error_handlers(app)
     app.after_request(set_security_headers)
     cli.init_app(app)

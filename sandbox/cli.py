@@ -67,7 +67,18 @@ def create_client_command(client_id, dialect, name, redirect_uris, secret):
                "The secret is stored hashed: copy it now, it cannot be shown again.")
 
 
+@click.command("purge-expired")
+@with_appcontext
+def purge_expired_command():
+    """Delete expired authorization codes and dead tokens (see PURGE_AFTER_SECONDS)."""
+    from .housekeeping import purge_expired
+
+    counts = purge_expired()
+    click.echo(f"Purged {counts['codes']} codes and {counts['tokens']} tokens.")
+
+
 def init_app(app):
     """Register the commands with the app's `flask` CLI."""
-    for command in (init_db_command, seed_demo_command, create_user_command, create_client_command):
+    for command in (init_db_command, seed_demo_command, create_user_command, create_client_command,
+                    purge_expired_command):
         app.cli.add_command(command)

@@ -44,6 +44,7 @@ DEFAULTS = {
     "SESSION_COOKIE_NAME": "oauth_sandbox_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": None,  # None: True in the production profile (behind TLS), False elsewhere
     "WTF_CSRF_TIME_LIMIT": 3600,
     # Authlib refuses plain http except on loopback; a sandbox is often served over http.
     "ALLOW_INSECURE_HTTP": True,
@@ -52,6 +53,10 @@ DEFAULTS = {
     "SANDBOX_FIXTURES": None,  # a JSON or YAML fixtures file loaded by reset (and first start) instead of demo data
     "JOURNAL_ENABLED": True,
     "JOURNAL_MAX_ENTRIES": 10000,
+    # Housekeeping: expired codes and tokens are purged after this long (`flask purge-expired`, and in the
+    # production profile by each worker at most once per PURGE_INTERVAL_SECONDS).
+    "PURGE_AFTER_SECONDS": 24 * 3600,
+    "PURGE_INTERVAL_SECONDS": 3600,
 }
 
 
@@ -75,6 +80,10 @@ def load_config(app, test_config=None):
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "sandbox.db")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if profile == "production":
+        check_production_secrets(app.config)
+    if app.config["SESSION_COOKIE_SECURE"] is None:
+        app.config["SESSION_COOKIE_SECURE"] = profile == "production"
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"], _ = instance_secret(Path(app.instance_path) / "secret_key")
     if not app.config["SANDBOX_ADMIN_TOKEN"] and profile == "development":
@@ -82,6 +91,22 @@ def load_config(app, test_config=None):
         app.config["SANDBOX_ADMIN_TOKEN"] = token
         if created:  # shown once, on the console that started the sandbox; it is in instance/admin_token after
             print(f" * QA admin token (also in instance/admin_token): {token}")
+
+
+WEAK_SECRETS = {"", "dev", "development", "secret", "changeme", "change-me", "please-change-me", "test", "key"}
+MIN_SECRET_LENGTH = 32
+
+
+def check_production_secrets(config):
+    """The production profile refuses to start without its own secret key, or with a weak admin token."""
+    key = config.get("SECRET_KEY") or ""
+    if key.lower() in WEAK_SECRETS or len(key) < MIN_SECRET_LENGTH:
+        raise RuntimeError(f"The production profile needs SANDBOX_SECRET_KEY: a random value of at least "
+                           f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; print(secrets.token_hex(32))')")
+    token = config.get("SANDBOX_ADMIN_TOKEN")
+    if token is not None and (token.lower() in WEAK_SECRETS or len(token) < MIN_SECRET_LENGTH):
+        raise RuntimeError(f"SANDBOX_ADMIN_TOKEN must be a random value of at least {MIN_SECRET_LENGTH} characters, "
+                           "or unset (QA controls off)")
 
 
 def normalize_database_url(url):

@@ -24,7 +24,7 @@ def make_app(tmp_path, **overrides):
     config = {
         "SANDBOX_PROFILE": "testing",
         "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": "test-secret-key-" + "0123456789abcdef" * 3,
         "SQLALCHEMY_DATABASE_URI": os.environ.get("SANDBOX_TEST_DATABASE_URL")
         or f"sqlite:///{tmp_path / 'sandbox.db'}",
         "RATELIMIT_STORAGE_URI": os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI", "memory://"),

@@ -1,0 +1,50 @@
+"""The production profile's safeguards, and housekeeping of expired codes and tokens."""
+import pytest
+
+from app import create_app
+from helpers import obtain_code, obtain_token
+from sandbox import clock
+from sandbox.extensions import db
+from sandbox.models import AuthorizationCode, Token
+
+STRONG = "f" * 64
+
+
+def production_config(tmp_path, **overrides):
+    return {"SANDBOX_PROFILE": "production", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'prod.db'}",
+            "SECRET_KEY": STRONG, **overrides}
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"SECRET_KEY": None}, "SANDBOX_SECRET_KEY"),
+    ({"SECRET_KEY": "changeme"}, "SANDBOX_SECRET_KEY"),
+    ({"SANDBOX_ADMIN_TOKEN": "admin"}, "SANDBOX_ADMIN_TOKEN"),
+])
+def test_production_refuses_to_start_with_default_or_weak_secrets(tmp_path, overrides, words):
+    with pytest.raises(RuntimeError, match=words):
+        create_app(production_config(tmp_path, **overrides))
+
+
+def test_production_sets_secure_cookies_creates_no_demo_data_and_keeps_qa_off(tmp_path):
+    app = create_app(production_config(tmp_path))
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    with app.app_context():
+        db.create_all()
+        assert db.session.scalar(db.select(db.func.count(Token.id))) == 0
+    client = app.test_client()
+    assert client.get("/_sandbox/requests", headers={"Authorization": "Bearer x"}).status_code == 404
+    assert "Secure" in client.get("/login").headers["Set-Cookie"]
+
+
+def test_purge_removes_dead_codes_and_tokens_and_keeps_live_ones(client, runner, app):
+    obtain_code(client)  # expires unused
+    dead = obtain_token(client)
+    clock.advance(app.config["PHP_ACCESS_TOKEN_TTL_SECONDS"] + app.config["PURGE_AFTER_SECONDS"] + 1)
+    live = obtain_token(client)
+    result = runner.invoke(args=["purge-expired"])
+    assert result.exit_code == 0 and "Purged" in result.output
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count(AuthorizationCode.id)).where(
+            AuthorizationCode.expires_at < clock.now())) == 0
+        assert Token.by_access_token(dead) is None and Token.by_access_token(live) is not None
+    assert client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {live}"}).status_code == 200
