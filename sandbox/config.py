@@ -1,4 +1,5 @@
 """Default settings, and how create_app layers instance config and the environment over them."""
+import json
 import os
 import secrets
 from pathlib import Path
@@ -65,7 +66,7 @@ def load_config(app, test_config=None):
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
-        app.config.from_prefixed_env("SANDBOX")
+        app.config.update(settings_from_environment(os.environ))
         if os.environ.get("DATABASE_URL"):
             app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
         if os.environ.get("RATELIMIT_STORAGE_URI"):
@@ -107,6 +108,28 @@ def check_production_secrets(config):
     if token is not None and (token.lower() in WEAK_SECRETS or len(token) < MIN_SECRET_LENGTH):
         raise RuntimeError(f"SANDBOX_ADMIN_TOKEN must be a random value of at least {MIN_SECRET_LENGTH} characters, "
                            "or unset (QA controls off)")
+
+
+TEXT_SETTINGS = {"SECRET_KEY", "SANDBOX_ADMIN_TOKEN", "CONSUMER_JWT_SECRET", "SQLALCHEMY_DATABASE_URI",
+                 "SANDBOX_FIXTURES", "MOKAPEN_RSA_KEY_PATH"}
+
+
+def settings_from_environment(environ):
+    """SANDBOX_<NAME>=value settings: SANDBOX_PROFILE sets SANDBOX_PROFILE (a setting named so), SANDBOX_PHP_…
+    sets PHP_…; values are read as JSON when they parse (numbers, true/false, lists), else as strings."""
+    settings = {}
+    for name, raw in environ.items():
+        if not name.startswith("SANDBOX_"):
+            continue
+        key = name if name in DEFAULTS else name[len("SANDBOX_"):]
+        if key in TEXT_SETTINGS or isinstance(DEFAULTS.get(key), str):
+            settings[key] = raw  # secrets and texts stay strings, even when they look like numbers
+            continue
+        try:
+            settings[key] = json.loads(raw)
+        except ValueError:
+            settings[key] = raw
+    return settings
 
 
 def normalize_database_url(url):

@@ -1,0 +1,94 @@
+"""Several workers: the sandbox under gunicorn with 4 workers, on the test database (SQLite, or PostgreSQL and
+Redis when SANDBOX_TEST_DATABASE_URL / SANDBOX_TEST_RATELIMIT_STORAGE_URI are set, as in CI's second run)."""
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from threading import Barrier
+
+import pytest
+import requests
+
+from helpers import PHP_CLIENT, make_app, query_of
+from samples import free_port, wait_for_port
+
+ROOT = Path(__file__).parent.parent
+SECRET = "s" * 64
+ADMIN = {"Authorization": "Bearer " + "a" * 64}
+REDIS = os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI")
+
+
+@pytest.fixture
+def workers(tmp_path):
+    """gunicorn -w 4 wsgi:app in the production profile, over a database holding the demo data."""
+    app = make_app(tmp_path)
+    port = free_port()
+    env = {**os.environ, "SANDBOX_PROFILE": "production", "SANDBOX_SECRET_KEY": SECRET,
+           "SANDBOX_ADMIN_TOKEN": "a" * 64, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "RATELIMIT_STORAGE_URI": REDIS or "memory://", "SANDBOX_SESSION_COOKIE_SECURE": "false"}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "wsgi:app"],
+                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port, process, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def at_once(count, call):
+    """Run `call(i)` from `count` threads released together; the results."""
+    barrier = Barrier(count)
+
+    def run(index):
+        barrier.wait()
+        return call(index)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(run, range(count)))
+
+
+def headless_code(base):
+    """A php authorization code for janedoe, through QA's headless login (no pages, no cookies)."""
+    requests.patch(f"{base}/_sandbox/clients/php-demo", headers=ADMIN, json={"headless_user": "janedoe"})
+    response = requests.get(f"{base}/api/authorize.php", allow_redirects=False, params={
+        "client_id": "php-demo", "redirect_uri": "http://localhost:8000/callback", "response_type": "code"})
+    return query_of(response.headers["Location"])["code"]
+
+
+def test_fifty_concurrent_redemptions_of_one_code_give_one_token(workers):
+    requests.put(f"{workers}/_sandbox/rate-limits", headers=ADMIN, json={"PHP_TOKEN_RATE_LIMIT": "600 per minute"})
+    code = headless_code(workers)
+    statuses = at_once(50, lambda _: requests.post(f"{workers}/api/token.php", timeout=60,
+                                                   data={"code": code, **PHP_CLIENT}).status_code)
+    assert sorted(statuses) == [200] + [400] * 49
+
+
+def test_twenty_concurrent_refreshes_leave_one_live_successor(workers):
+    first = requests.post(f"{workers}/consumer/login", json={"username": "johndoe", "password": "demo-password"})
+    refresh = first.json()["refresh_token"]
+    responses = at_once(20, lambda _: requests.put(f"{workers}/consumer/login", timeout=60,
+                                                   json={"refresh_token": refresh}))
+    assert sorted(r.status_code for r in responses) == [200] + [400] * 19
+    successor = next(r.json() for r in responses if r.status_code == 200)
+    live = [requests.post(f"{workers}/protected_endpoint", json={},
+                          headers={"Authorization": f"Bearer {token}"}).status_code
+            for token in (first.json()["token"], successor["token"])]
+    assert live == [401, 200]
+
+
+def test_a_token_from_one_worker_validates_on_every_other_and_the_clock_is_shared(workers):
+    token = requests.post(f"{workers}/v1/oauth/?username=johndoe&password=demo-password").json()["data"]
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    # New connections each time: the four workers take turns accepting them.
+    assert set(at_once(20, lambda _: requests.get(f"{workers}/v1/user/", headers=headers).status_code)) == {200}
+    requests.post(f"{workers}/_sandbox/clock", headers=ADMIN, json={"advance": 30 * 24 * 3600})
+    assert set(at_once(20, lambda _: requests.get(f"{workers}/v1/user/", headers=headers).status_code)) == {401}
+
+
+@pytest.mark.skipif(not REDIS, reason="exact limits across workers need the Redis storage (CI's second run)")
+def test_rate_limit_is_exact_across_workers(workers):
+    requests.put(f"{workers}/_sandbox/rate-limits", headers=ADMIN, json={"V1_API_RATE_LIMIT": "10 per minute"})
+    statuses = at_once(30, lambda _: requests.get(f"{workers}/v1/user/").status_code)
+    assert statuses.count(429) == 20 and statuses.count(401) == 10
