@@ -4,6 +4,7 @@ import secrets
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_migrate import upgrade
 
 from . import demo
 from .dialects import DIALECTS
@@ -13,16 +14,16 @@ from .extensions import db
 @click.command("init-db")
 @with_appcontext
 def init_db_command():
-    """Create every table that does not exist yet."""
-    db.create_all()
+    """Migrate the schema to the newest revision (Flask-Migrate; the same as `flask db upgrade`)."""
+    upgrade()
     click.echo(f"Database ready: {current_app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}")
 
 
 @click.command("seed-demo")
 @with_appcontext
 def seed_demo_command():
-    """Load the demo users and clients into an empty database."""
-    db.create_all()
+    """Load the demo users and clients into an empty database (migrated first)."""
+    upgrade()
     if not demo.is_empty():
         raise click.ClickException("The database already holds users; demo data is only loaded into an empty one.")
     demo.load_demo_data()

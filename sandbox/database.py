@@ -1,10 +1,12 @@
 """Database setup: SQLite tuned for concurrency, and the first start of the development profile."""
 import sqlite3
+from pathlib import Path
 
+from flask_migrate import upgrade
 from sqlalchemy import event
 
 from . import demo
-from .extensions import db
+from .extensions import db, migrate
 
 
 def init_app(app):
@@ -15,6 +17,7 @@ def init_app(app):
     else:
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     with app.app_context():
         event.listen(db.engine, "connect", configure_sqlite_connection)
 
@@ -30,11 +33,11 @@ def configure_sqlite_connection(dbapi_connection, _record):
 
 
 def prepare_profile(app):
-    """Development profile: create the schema and the demo data on first start (an empty database)."""
+    """Development profile: migrate the schema to the newest revision, and add the demo data on first start."""
     if app.config["SANDBOX_PROFILE"] != "development":
         return
     with app.app_context():
-        db.create_all()
+        upgrade()
         if demo.is_empty():
             demo.load_demo_data()
             app.logger.info("Demo data created: see the front page for the credentials.")

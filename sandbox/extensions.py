@@ -2,6 +2,7 @@
 from flask import g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
@@ -13,6 +14,8 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
+# SQLite needs batch mode to alter tables in later migrations.
+migrate = Migrate(render_as_batch=True)
 
 
 def request_identity():
