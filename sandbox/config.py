@@ -15,6 +15,8 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_KEY_PREFIX": "oauth-sandbox",
+    # Redis unreachable: count in each worker's memory instead (logged), and go back to Redis when it answers.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute",
     "PHP_TOKEN_RATE_LIMIT": "30 per minute",
     "PHP_USERINFO_RATE_LIMIT": "60 per minute",

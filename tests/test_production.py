@@ -48,3 +48,10 @@ def test_purge_removes_dead_codes_and_tokens_and_keeps_live_ones(client, runner,
             AuthorizationCode.expires_at < clock.now())) == 0
         assert Token.by_access_token(dead) is None and Token.by_access_token(live) is not None
     assert client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {live}"}).status_code == 200
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
+                                         "PHP_USERINFO_RATE_LIMIT": "2 per minute"}])
+def test_with_redis_down_limits_fall_back_to_memory(client):
+    statuses = [client.get("/api/userinfo.php").status_code for _ in range(3)]
+    assert statuses == [400, 400, 429]  # answered, and still limited, per worker
