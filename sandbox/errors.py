@@ -1,4 +1,5 @@
 """Error shapes: each dialect's JSON under its path prefixes, HTML pages everywhere else."""
+import json
 import logging
 
 from flask import g, jsonify, render_template, request
@@ -86,6 +87,17 @@ def dialect_error_class():
     """The DialectError subclass owning this request's path, or None for a page."""
     owner = dialect_owner()
     return owner[1] if owner else None
+
+
+def json_object_body(make_error):
+    """The request body as a JSON object ({} when empty); `make_error(message)` for one that is not."""
+    try:
+        data = json.loads(request.get_data(as_text=True) or "{}")
+    except ValueError:
+        raise make_error("The request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise make_error("The request body must be a JSON object")
+    return data
 
 
 def wants_json():

@@ -14,7 +14,7 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
 from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator, InvalidTokenError
 from authlib.oauth2.rfc7636 import CodeChallenge
-from flask import current_app, request
+from flask import current_app, g, request
 from sqlalchemy import update
 
 from . import clock
@@ -250,6 +250,12 @@ class SandboxBearerTokenValidator(BearerTokenValidator):
             error.reason = "unknown" if token is None else "expired" if token.is_expired() else "revoked"
             raise
         token.touch()
+        remember_token(token)
+
+
+def remember_token(token):
+    """Note the request's accepted bearer token (the journal records its client and user)."""
+    g.request_token = token
 
 
 class SandboxResourceProtector(ResourceProtector):

@@ -82,6 +82,15 @@ def test_journal_records_dialect_requests_with_secrets_redacted(client):
     assert all(entry["latency_ms"] >= 0 for entry in entries)
 
 
+def test_journal_names_the_client_and_user_of_bearer_requests_in_every_dialect(client):
+    consumer = client.post("/authorization/token", data={"grant_type": "client_credentials"},
+                           headers={"Authorization": "Basic Y29uc3VtZXItZGVtbzpjb25zdW1lci1kZW1vLXNlY3JldA=="})
+    client.post("/protected_endpoint", json={"title": "x"}, headers=bearer(consumer.json["access_token"]))
+    entry = admin(client, "GET", "/requests?path=/protected_endpoint").json["requests"][0]
+    assert (entry["dialect"], entry["client_id"], entry["user"], entry["status"]) == (
+        "consumer", "consumer-demo", "johndoe", 200)
+
+
 def test_journal_filters_and_clear(client):
     client.post("/api/token.php", data={"code": "x", **PHP_CLIENT})
     client.get("/v1/user/")

@@ -1,12 +1,11 @@
 """The php dialect (seed 002): /api/authorize.php, /api/token.php and /api/userinfo.php."""
-import json
 
 from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Blueprint, jsonify, request
 
-from ..errors import DialectError
+from ..errors import DialectError, json_object_body
 from ..extensions import csrf, limiter
 from ..oauth import (
     AuthorizationCodeGrant,
@@ -109,12 +108,7 @@ require_token = SandboxResourceProtector("php", php_error_for)
 def token_request_payload():
     """The token request's parameters from a form or a JSON body; grant_type defaults to the code grant."""
     if request.is_json:
-        try:
-            data = json.loads(request.get_data(as_text=True) or "null")
-        except ValueError:
-            raise PhpError("invalid_request", "The request body is not valid JSON") from None
-        if not isinstance(data, dict):
-            raise PhpError("invalid_request", "The JSON body must be an object of parameters")
+        data = json_object_body(lambda message: PhpError("invalid_request", message))
         data = {key: value for key, value in data.items() if isinstance(value, str)}
     else:
         data = request.form.to_dict()

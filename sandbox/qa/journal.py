@@ -52,7 +52,7 @@ def redacted_response_body(response):
 
 def caller():
     """(client id, username) of the request, as far as it tells."""
-    token = g.get("authlib_server_oauth2_token") or g.get("consumer_token")
+    token = g.get("request_token")
     if token is not None:
         return (token.client.client_id if token.client else None), (token.user.username if token.user else None)
     client_id = request.form.get("client_id") or request.args.get("client_id")

@@ -1,12 +1,11 @@
 """Fusio's consumer login and OAuth2 token endpoint (seed 003), with Fusio's shapes and messages."""
 import base64
 import binascii
-import json
 import re
 
 from flask import Blueprint, jsonify, request
 
-from ...errors import DialectError
+from ...errors import DialectError, json_object_body
 from ...extensions import csrf, db, limiter
 from ...models import User
 from ...runtime import rate_limit
@@ -74,14 +73,8 @@ ConsumerError.DOCUMENTED = {
 
 
 def json_body():
-    """The request's JSON object, or the 400 Fusio gives for a body that does not parse."""
-    try:
-        data = json.loads(request.get_data(as_text=True) or "{}")
-    except ValueError:
-        raise ConsumerError("invalid_json", "The request body is not valid JSON") from None
-    if not isinstance(data, dict):
-        raise ConsumerError("invalid_json", "The request body must be a JSON object")
-    return data
+    """The request's JSON object, or a 400 in Fusio's shape for a body that is not one."""
+    return json_object_body(lambda message: ConsumerError("invalid_json", message))
 
 
 def authenticate_user(name, password):

@@ -9,7 +9,7 @@ from flask import current_app, request
 
 from ... import clock
 from ...models import Token
-from ...oauth import retire_token, save_token
+from ...oauth import remember_token, retire_token, save_token
 from .models import scopes_of
 
 DIALECT = "consumer"
@@ -101,4 +101,5 @@ def authenticate_bearer(authorization):
     token = Token.by_access_token(access_token)
     if token is None or token.dialect != DIALECT or token.is_revoked() or token.is_expired():
         raise TokenRefused("Invalid access token")
+    remember_token(token)
     return token

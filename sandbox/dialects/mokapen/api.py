@@ -1,10 +1,10 @@
 """Mokapen's endpoints: /oauth/* on the shared engine, and the organization-scoped /api/v1/{org_id}/… API."""
-import json
 
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from flask import Blueprint, jsonify, request, url_for
 from wtforms import SelectField
 
+from ...errors import json_object_body
 from ...extensions import csrf, db, limiter
 from ...oauth import SandboxResourceProtector
 from ...runtime import rate_limit
@@ -115,12 +115,7 @@ def as_json(item, fields):
 
 def request_fields(fields, required):
     """The writable fields of a JSON body; `required` must be among them on create."""
-    try:
-        body = json.loads(request.get_data(as_text=True) or "{}")
-    except ValueError:
-        raise MokapenError("invalid_request", "The request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise MokapenError("invalid_request", "The request body must be a JSON object")
+    body = json_object_body(lambda message: MokapenError("invalid_request", message))
     values = {name: body[name] for name in fields if name in body}
     if required and not values.get(required):
         raise MokapenError("invalid_request", f"'{required}' is required")
