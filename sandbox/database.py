@@ -3,7 +3,7 @@ import sqlite3
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 
 from . import demo
 from .extensions import db, migrate
@@ -37,6 +37,10 @@ def prepare_profile(app):
     if app.config["SANDBOX_PROFILE"] != "development":
         return
     with app.app_context():
+        tables = set(inspect(db.engine).get_table_names())
+        if tables and "alembic_version" not in tables:
+            raise RuntimeError(f"{db.engine.url} was created without migrations: delete it (the demo data is "
+                               "created again) or, if its schema is current, run `flask db stamp head`.")
         upgrade()
         if demo.is_empty():
             demo.load_demo_data()

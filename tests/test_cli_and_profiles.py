@@ -60,3 +60,15 @@ def test_development_profile_creates_demo_data_on_first_start_only(tmp_path):
     assert first.stdout.strip().splitlines()[-1] == "['janedoe', 'johndoe']"
     second = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
     assert second.stdout.strip().splitlines()[-1] == "['janedoe', 'johndoe']"
+
+
+def test_development_start_refuses_a_database_made_without_migrations(tmp_path):
+    import pytest
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    with create_engine(url).begin() as connection:
+        connection.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY)"))
+    with pytest.raises(RuntimeError, match="created without migrations"):
+        create_app({"SANDBOX_PROFILE": "development", "SECRET_KEY": "k", "SANDBOX_ADMIN_TOKEN": "t",
+                    "SQLALCHEMY_DATABASE_URI": url})
