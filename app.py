@@ -32,7 +32,7 @@ def create_app(test_config=None):
     app.after_request(journal.record)
     # Hooks registered before the limiter's run after it (Flask runs after_request in reverse), so
     # these see and adjust the rate-limit headers it adds.
-    app.after_request(keep_retry_after_for_429)
+    app.after_request(drop_retry_after_where_meaningless)
     app.register_blueprint(front.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
@@ -56,7 +56,7 @@ def create_app(test_config=None):
     return app
 
 
-def keep_retry_after_for_429(response):
+def drop_retry_after_where_meaningless(response):
     """flask-limiter adds Retry-After to every limited response; it only means something on a 429 (or 503)."""
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
