@@ -10,7 +10,7 @@ from sandbox.dialects import DIALECTS
 from sandbox.errors import register_api_prefix, register_error_handlers
 from sandbox.extensions import csrf, limiter
 from sandbox.qa import admin, console, faults, journal
-from sandbox.web import auth, front
+from sandbox.web import auth, front, openapi
 
 
 def create_app(test_config=None):
@@ -35,6 +35,7 @@ def create_app(test_config=None):
     app.after_request(drop_retry_after_where_meaningless)
     app.register_blueprint(front.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(console.bp)
     register_api_prefix("/_sandbox/", "sandbox", admin.AdminError)

@@ -66,3 +66,11 @@ def test_try_it_walkthrough_works_as_shown(live_server):
     assert userinfo in shown_commands(front)
     body, status = run_shell(userinfo.replace("ACCESS_TOKEN", access_token))
     assert status == 200 and json.loads(body)["username"] == username
+
+
+def test_api_reference_page_lists_every_operation_of_the_openapi_document(client):
+    document = client.get("/openapi.json").json
+    page = client.get("/docs").text
+    for path in document["paths"]:
+        assert f"<code>{path}</code>" in page
+    assert {"/api/token.php", "/consumer/login", "/v1/oauth/", "/oauth/token"} <= set(document["paths"])
