@@ -1,8 +1,10 @@
 """Several workers: the sandbox under gunicorn with 4 workers, on the test database (SQLite, or PostgreSQL and
 Redis when SANDBOX_TEST_DATABASE_URL / SANDBOX_TEST_RATELIMIT_STORAGE_URI are set, as in CI's second run)."""
 import os
+import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Barrier
@@ -17,6 +19,7 @@ ROOT = Path(__file__).parent.parent
 SECRET = "s" * 64
 ADMIN = {"Authorization": "Bearer " + "a" * 64}
 REDIS = os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI")
+MASTERS = {}  # base url -> gunicorn master pid
 
 
 @pytest.fixture
@@ -31,6 +34,7 @@ def workers(tmp_path):
                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_port(port, process, timeout=60)
+        MASTERS[f"http://127.0.0.1:{port}"] = process.pid
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()
@@ -92,3 +96,38 @@ def test_rate_limit_is_exact_across_workers(workers):
     requests.put(f"{workers}/_sandbox/rate-limits", headers=ADMIN, json={"V1_API_RATE_LIMIT": "10 per minute"})
     statuses = at_once(30, lambda _: requests.get(f"{workers}/v1/user/").status_code)
     assert statuses.count(429) == 20 and statuses.count(401) == 10
+
+
+def test_workers_killed_mid_request_come_back_and_leave_nothing_half_written(workers):
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the master forks its four workers after binding the port
+        children = subprocess.run(["pgrep", "-P", str(MASTERS[workers])], capture_output=True, text=True).stdout.split()
+        if len(children) == 4:
+            break
+        time.sleep(0.2)
+    assert len(children) == 4
+    code, spare = headless_code(workers), headless_code(workers)
+    # The next token request waits 2 s inside a worker: long enough to kill it mid-request.
+    requests.post(f"{workers}/_sandbox/faults", headers=ADMIN,
+                  json={"path": "/api/token.php", "latency_ms": 2000, "count": 1})
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(requests.post, f"{workers}/api/token.php", data={"code": code, **PHP_CLIENT},
+                              timeout=30)
+        time.sleep(0.7)
+        for pid in children:
+            os.kill(int(pid), signal.SIGKILL)
+        try:
+            first = pending.result().status_code  # served after all, if it was still queued at the kill
+        except requests.ConnectionError:
+            first = None  # died with its worker
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # the master starts new workers
+        try:
+            if requests.get(f"{workers}/v1/user/", timeout=2).status_code == 401:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    # Nothing half-written: a request that died left its code unused, so the code redeems exactly once overall.
+    retry = requests.post(f"{workers}/api/token.php", data={"code": code, **PHP_CLIENT}).status_code
+    assert [first, retry].count(200) == 1 and retry in (200, 400)
+    assert requests.post(f"{workers}/api/token.php", data={"code": spare, **PHP_CLIENT}).status_code == 200
