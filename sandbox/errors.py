@@ -50,6 +50,7 @@ class DialectError(Exception):
 
 # Path prefix -> (dialect name, DialectError subclass); the longest prefix wins (/api/v1/ before /api/).
 _API_PREFIXES = {}
+_PREFIXES_LONGEST_FIRST = []  # kept sorted at registration, not on every request
 # Dialects that own paths no route matches (consumer operations): name -> (error class, claims(path)).
 _DYNAMIC_OWNERS = {}
 
@@ -57,6 +58,7 @@ _DYNAMIC_OWNERS = {}
 def register_api_prefix(prefix, dialect_name, error_class):
     """Declare that paths under `prefix` belong to a dialect, whose errors are `error_class`."""
     _API_PREFIXES[prefix] = (dialect_name, error_class)
+    _PREFIXES_LONGEST_FIRST[:] = sorted(_API_PREFIXES, key=len, reverse=True)
 
 
 def register_dynamic_owner(dialect_name, error_class, claims):
@@ -73,7 +75,7 @@ def dialect_owner():
 
 def find_owner(path, unrouted):
     """The owner by prefix, else (for a path no route matches: `unrouted`) by a dynamic owner's claim."""
-    for prefix in sorted(_API_PREFIXES, key=len, reverse=True):
+    for prefix in _PREFIXES_LONGEST_FIRST:
         if path.startswith(prefix):
             return _API_PREFIXES[prefix]
     if unrouted:

@@ -12,7 +12,7 @@ from ..extensions import csrf, db
 from ..models import Client, Token, User
 from ..runtime import put_setting, set_clock_offset, setting
 from . import journal
-from .faults import INJECTABLE_STATUSES
+from .faults import INJECTABLE_STATUSES, add_fault, clear_faults
 from .fixtures import FixtureError, reset_all
 from .models import Fault
 
@@ -144,12 +144,10 @@ def list_faults():
 
 
 @bp.post("/faults")
-def add_fault():
+def post_fault():
     """{"path", "method"?, "error" | "status" (429, 500, 503)?, "count"? | "rate"?, "latency_ms"?, "retry_after"?}."""
     fault = fault_from(body())
-    db.session.add(fault)
-    db.session.commit()
-    put_setting("faults_active", True)
+    add_fault(fault)
     return jsonify(fault.to_json()), 201
 
 
@@ -184,10 +182,8 @@ def fault_from(data):
 
 
 @bp.delete("/faults")
-def clear_faults():
-    db.session.execute(Fault.__table__.delete())
-    db.session.commit()
-    put_setting("faults_active", False)
+def delete_all_faults():
+    clear_faults()
     return {"cleared": True}
 
 

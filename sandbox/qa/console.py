@@ -8,9 +8,10 @@ from wtforms import PasswordField, SubmitField
 from .. import clock
 from ..errors import DialectError
 from ..extensions import db
-from ..runtime import put_setting, set_clock_offset
+from ..runtime import set_clock_offset
 from . import journal
 from .admin import fault_from, get_rate_limits
+from .faults import add_fault, clear_faults
 from .fixtures import FixtureError, reset_all
 from .models import Fault
 
@@ -79,9 +80,7 @@ def perform(action):
         journal.clear()
         return "Journal cleared."
     if action == "clear-faults":
-        db.session.execute(Fault.__table__.delete())
-        db.session.commit()
-        put_setting("faults_active", False)
+        clear_faults()
         return "Faults cleared."
     if action == "add-fault":
         form = request.form
@@ -90,9 +89,7 @@ def perform(action):
                 "count": int(form["count"]) if form.get("count", "").isdigit() else None,
                 "latency_ms": int(form["latency_ms"]) if form.get("latency_ms", "").isdigit() else 0}
         fault = fault_from(data)
-        db.session.add(fault)
-        db.session.commit()
-        put_setting("faults_active", True)
+        add_fault(fault)
         return f"Fault added on {fault.path}."
     advance = request.form.get("advance", "")
     if not advance.lstrip("-").isdigit():

@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from ..errors import dialect_owner
 from ..extensions import db
-from ..runtime import setting
+from ..runtime import put_setting, setting
 from .models import Fault
 
 INJECTABLE_STATUSES = (429, 500, 503)
@@ -51,3 +51,17 @@ def inject():
             error.headers["Retry-After"] = str(fault.retry_after)
         raise error
     return None
+
+
+def add_fault(fault):
+    """Store a validated fault and switch fault checking on for every worker."""
+    db.session.add(fault)
+    db.session.commit()
+    put_setting("faults_active", True)
+
+
+def clear_faults():
+    """Remove every fault and switch fault checking off (no per-request fault query)."""
+    db.session.execute(Fault.__table__.delete())
+    db.session.commit()
+    put_setting("faults_active", False)
