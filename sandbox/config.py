@@ -56,6 +56,8 @@ DEFAULTS = {
     "SANDBOX_FIXTURES": None,  # a JSON or YAML fixtures file loaded by reset (and first start) instead of demo data
     "JOURNAL_ENABLED": True,
     "JOURNAL_MAX_ENTRIES": 10000,
+    # Entries are written in batches at least this often (0: each in its own request, slower).
+    "JOURNAL_FLUSH_SECONDS": 0.2,
     # Housekeeping: expired codes and tokens are purged after this long (`flask purge-expired`, and in the
     # production profile by each worker at most once per PURGE_INTERVAL_SECONDS).
     "PURGE_AFTER_SECONDS": 24 * 3600,

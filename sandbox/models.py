@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 from sqlalchemy import JSON, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from . import clock
 from .extensions import db
@@ -208,8 +208,9 @@ class Token(db.Model, TokenMixin):
 
     @classmethod
     def by_access_token(cls, access_token):
-        """The token row for a presented access token string, or None."""
-        return db.session.scalar(db.select(cls).filter_by(access_token_hash=hash_token(access_token)))
+        """The token row for a presented access token string, or None (its client and user in the same query)."""
+        return db.session.scalar(db.select(cls).filter_by(access_token_hash=hash_token(access_token))
+                                 .options(joinedload(cls.client), joinedload(cls.user)))
 
     @classmethod
     def by_refresh_token(cls, refresh_token, dialect):

@@ -14,6 +14,7 @@ import requests
 
 from helpers import PHP_CLIENT, make_app, query_of
 from samples import free_port, wait_for_port
+from sandbox.qa import journal
 
 ROOT = Path(__file__).parent.parent
 SECRET = "s" * 64
@@ -22,20 +23,27 @@ REDIS = os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI")
 MASTERS = {}  # base url -> gunicorn master pid
 
 
+def start_gunicorn(database_url, worker_count=4, **settings):
+    """gunicorn -w N wsgi:app in the production profile on that database; (process, base url)."""
+    port = free_port()
+    env = {**os.environ, "SANDBOX_PROFILE": "production", "SANDBOX_SECRET_KEY": SECRET,
+           "SANDBOX_ADMIN_TOKEN": "a" * 64, "DATABASE_URL": database_url,
+           "RATELIMIT_STORAGE_URI": REDIS or "memory://", "SANDBOX_SESSION_COOKIE_SECURE": "false",
+           **{f"SANDBOX_{name}": str(value) for name, value in settings.items()}}
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(worker_count), "-b", f"127.0.0.1:{port}",
+                                "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    wait_for_port(port, process, timeout=60)
+    MASTERS[f"http://127.0.0.1:{port}"] = process.pid
+    return process, f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture
 def workers(tmp_path):
     """gunicorn -w 4 wsgi:app in the production profile, over a database holding the demo data."""
-    app = make_app(tmp_path)
-    port = free_port()
-    env = {**os.environ, "SANDBOX_PROFILE": "production", "SANDBOX_SECRET_KEY": SECRET,
-           "SANDBOX_ADMIN_TOKEN": "a" * 64, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "RATELIMIT_STORAGE_URI": REDIS or "memory://", "SANDBOX_SESSION_COOKIE_SECURE": "false"}
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "wsgi:app"],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process, base = start_gunicorn(make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"])
     try:
-        wait_for_port(port, process, timeout=60)
-        MASTERS[f"http://127.0.0.1:{port}"] = process.pid
-        yield f"http://127.0.0.1:{port}"
+        yield base
     finally:
         process.terminate()
         process.wait(20)
@@ -131,3 +139,25 @@ def test_workers_killed_mid_request_come_back_and_leave_nothing_half_written(wor
     retry = requests.post(f"{workers}/api/token.php", data={"code": code, **PHP_CLIENT}).status_code
     assert [first, retry].count(200) == 1 and retry in (200, 400)
     assert requests.post(f"{workers}/api/token.php", data={"code": spare, **PHP_CLIENT}).status_code == 200
+
+
+def test_the_journal_read_on_one_worker_holds_requests_every_worker_served(workers):
+    # Workers buffer journal entries; a read waits one flush interval, so nothing served before it is missing.
+    statuses = at_once(40, lambda i: requests.get(f"{workers}/v1/user/", params={"n": i}).status_code)
+    assert set(statuses) == {401}
+    entries = requests.get(f"{workers}/_sandbox/requests", headers=ADMIN,
+                           params={"path": "/v1/user/", "limit": 100}).json()["requests"]
+    assert sorted(int(entry["query"].removeprefix("n=")) for entry in entries) == list(range(40))
+
+
+def test_journal_entries_still_buffered_are_written_when_gunicorn_stops(tmp_path):
+    app = make_app(tmp_path)
+    process, base = start_gunicorn(app.config["SQLALCHEMY_DATABASE_URI"], 2, JOURNAL_FLUSH_SECONDS=600)
+    try:
+        for index in range(6):
+            requests.get(f"{base}/v1/user/", params={"n": index})
+    finally:
+        process.terminate()  # graceful: each worker writes its buffer on the way out
+        process.wait(20)
+    with app.app_context():
+        assert sorted(entry.query for entry in journal.query_entries(path="/v1/user/")) == [f"n={i}" for i in range(6)]

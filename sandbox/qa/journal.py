@@ -1,10 +1,20 @@
-"""The request journal: every request to a dialect endpoint, with secrets redacted, bounded in size."""
+"""The request journal: every request to a dialect endpoint, with secrets redacted, bounded in size.
+
+Entries are buffered per worker and written in batches (at least every JOURNAL_FLUSH_SECONDS, by a background
+thread), so a request pays for building its row, not for an INSERT and a commit. A read of the journal first
+writes this worker's buffer and, when several worker processes serve the app, waits one flush interval so every
+request that finished before the read is in it.
+"""
+import atexit
 import json
 import logging
+import os
+import threading
 import time
+import weakref
 
-from flask import current_app, g, request
-from sqlalchemy import delete
+from flask import current_app, g, has_request_context, request
+from sqlalchemy import delete, func, select
 
 from ..errors import dialect_owner
 from ..extensions import db
@@ -16,6 +26,8 @@ log = logging.getLogger(__name__)
 SECRET_KEYS = {"password", "client_secret", "code", "code_verifier", "access_token", "refresh_token", "token",
                "id_token"}
 BODY_LIMIT = 4096
+BATCH_SIZE = 100  # a full buffer is written at once, whatever the interval
+TICK_SECONDS = 0.05  # how often the background thread looks for a buffer that is due
 JOURNAL_INSERT = JournalEntry.__table__.insert()
 
 
@@ -74,30 +86,117 @@ def record(response):
         return response
     try:
         client_id, username = caller()
-        # One compiled Core insert with parameters: the ORM's unit of work would cost more than the row.
-        inserted = db.session.execute(JOURNAL_INSERT, dict(
+        writer(current_app._get_current_object()).add(dict(
             at=time.time(), dialect=owner[0], method=request.method, path=request.path,
             query=redact(request.query_string.decode(errors="replace")), status=response.status_code,
             client_id=client_id, username=username,
             latency_ms=(time.perf_counter() - g.get("journal_started", time.perf_counter())) * 1000,
             request_body=redacted_request_body(), response_body=redacted_response_body(response)))
-        trim(inserted.inserted_primary_key[0])
-        db.session.commit()
     except Exception:  # noqa: BLE001 - the journal is an observer
-        db.session.rollback()
         log.exception("could not journal %s %s", request.method, request.path)
     return response
 
 
-def trim(newest):
-    """Keep the newest JOURNAL_MAX_ENTRIES entries (trimmed every 100 inserts, so rarely costs a delete)."""
-    limit = current_app.config["JOURNAL_MAX_ENTRIES"]
-    if newest % 100 == 0 and newest > limit:
-        db.session.execute(delete(JournalEntry).where(JournalEntry.id <= newest - limit))
+class Writer:
+    """One app's buffered journal rows in this process, written in batches."""
+
+    def __init__(self, app):
+        self.app = app
+        self.rows = []
+        self.oldest = 0.0  # when the first row in `rows` was buffered
+        self.lock = threading.Lock()  # guards `rows` and `oldest`
+        self.writing = threading.Lock()  # one batch at a time, so ids follow request order
+        WRITERS.add(self)
+
+    def add(self, row):
+        with self.lock:
+            if not self.rows:
+                self.oldest = time.monotonic()
+            self.rows.append(row)
+            full = len(self.rows) >= BATCH_SIZE
+        FLUSHER.ensure_running()
+        if full or not self.app.config["JOURNAL_FLUSH_SECONDS"]:
+            self.flush()
+
+    def flush_if_due(self):
+        """Write the buffer when its oldest row has waited JOURNAL_FLUSH_SECONDS."""
+        if self.rows and time.monotonic() - self.oldest >= self.app.config["JOURNAL_FLUSH_SECONDS"]:
+            self.flush()
+
+    def flush(self):
+        """Write the buffered rows in one transaction and trim the journal to JOURNAL_MAX_ENTRIES."""
+        with self.writing:
+            with self.lock:
+                rows, self.rows = self.rows, []
+            if not rows:
+                return
+            try:
+                with self.app.app_context(), db.engine.begin() as connection:
+                    connection.execute(JOURNAL_INSERT, rows)
+                    newest = connection.scalar(select(func.max(JournalEntry.id)))
+                    limit = self.app.config["JOURNAL_MAX_ENTRIES"]
+                    if newest > limit:
+                        connection.execute(delete(JournalEntry).where(JournalEntry.id <= newest - limit))
+            except Exception:  # noqa: BLE001 - the journal is an observer; a lost batch is logged
+                log.exception("could not write %d journal entries", len(rows))
+
+
+class Flusher:
+    """The background thread of this process that writes each app's buffer once it is due."""
+
+    def __init__(self):
+        self.pid = None
+        self.lock = threading.Lock()
+
+    def ensure_running(self):
+        """Start the thread in this process (a forked worker does not inherit its parent's)."""
+        if self.pid == os.getpid():
+            return
+        with self.lock:
+            if self.pid != os.getpid():
+                self.pid = os.getpid()
+                threading.Thread(target=self.run, name="journal-flusher", daemon=True).start()
+
+    def run(self):
+        while True:
+            time.sleep(TICK_SECONDS)
+            for journal_writer in list(WRITERS):
+                try:
+                    journal_writer.flush_if_due()
+                except Exception:  # noqa: BLE001 - the thread must outlive one bad round
+                    log.exception("journal flusher")
+
+
+WRITERS = weakref.WeakSet()
+FLUSHER = Flusher()
+
+
+def flush_all():
+    """Write every buffered entry of this process (the flusher's round, and at exit)."""
+    for journal_writer in list(WRITERS):
+        journal_writer.flush()
+
+
+atexit.register(flush_all)
+
+
+def writer(app):
+    """The app's journal writer in this process."""
+    if "sandbox_journal" not in app.extensions:
+        app.extensions["sandbox_journal"] = Writer(app)
+    return app.extensions["sandbox_journal"]
+
+
+def settle():
+    """Before reading the journal: write this worker's buffer, and give the other workers one flush interval."""
+    writer(current_app._get_current_object()).flush()
+    if has_request_context() and request.environ.get("wsgi.multiprocess"):
+        time.sleep(current_app.config["JOURNAL_FLUSH_SECONDS"] + 2 * TICK_SECONDS)
 
 
 def query_entries(dialect=None, client_id=None, path=None, status=None, since=None, limit=100):
     """Journal entries, newest first, filtered."""
+    settle()
     select = db.select(JournalEntry).order_by(JournalEntry.id.desc()).limit(limit)
     for column, value in ((JournalEntry.dialect, dialect), (JournalEntry.client_id, client_id),
                           (JournalEntry.path, path), (JournalEntry.status, status)):
@@ -109,6 +208,7 @@ def query_entries(dialect=None, client_id=None, path=None, status=None, since=No
 
 
 def clear():
-    """Empty the journal."""
+    """Empty the journal (what other workers still buffer from before the call included)."""
+    settle()
     db.session.execute(delete(JournalEntry))
     db.session.commit()
