@@ -4,22 +4,40 @@ from pathlib import Path
 
 from flask_migrate import upgrade
 from sqlalchemy import event, inspect
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import demo
 from .extensions import db, migrate
 
 
 def init_app(app):
-    """Bind SQLAlchemy; on SQLite use WAL and a busy timeout so concurrent requests wait, not fail."""
+    """Bind SQLAlchemy; on SQLite use WAL and a busy timeout so concurrent requests wait, not fail.
+
+    Statement parameters (names, hashes, journal bodies) stay out of error messages and so out of the logs.
+    """
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("hide_parameters", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {})["timeout"] = app.config["SQLITE_BUSY_TIMEOUT_SECONDS"]
     else:
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
+        options.setdefault("pool_pre_ping", True)  # a connection cut by a database restart is replaced
     db.init_app(app)
+    app.teardown_appcontext(release_session)  # runs before Flask-SQLAlchemy's own (teardowns run in reverse)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     with app.app_context():
         event.listen(db.engine, "connect", configure_sqlite_connection)
+
+
+def release_session(_exc=None):
+    """End the request's session; a connection the database cut (a restart) is discarded, not rolled back.
+
+    Rolling back on a dead connection raises, and would turn the end of a request into a 500.
+    """
+    try:
+        db.session.remove()
+    except SQLAlchemyError:
+        db.session().invalidate()
+        db.session.remove()
 
 
 def configure_sqlite_connection(dbapi_connection, _record):

@@ -2,10 +2,12 @@
 import json
 import logging
 
-from flask import g, jsonify, render_template, request
+from flask import g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
+from .database import release_session
 from .extensions import db
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,27 @@ def handle_unexpected_error(exc):
     return handle_http_exception(InternalServerError())
 
 
+def handle_database_error(exc):
+    """The database is unreachable (restarting, connections cut, locked past the busy timeout): 503, retry soon.
+
+    Other database errors are bugs: 500. Neither response says more than its status; the engine hides
+    statement parameters from every message (database.py).
+    """
+    if not (exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))):
+        return handle_unexpected_error(exc)
+    release_session()  # the pool replaces a dead connection on the next checkout
+    log.error("Database unavailable on %s %s: %s", request.method, request.path, first_line(exc.orig))
+    response = make_response(handle_http_exception(ServiceUnavailable()))
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+def first_line(error):
+    """An exception as one log line: its class and the first line of its message."""
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0] if lines else ''}"
+
+
 def handle_csrf_error(exc):
     """A form posted without a valid CSRF token: say so, change nothing."""
     return render_error_page(400, "Form expired or forged", exc.description + " Reload the page and try again.")
@@ -144,4 +167,5 @@ def register_error_handlers(app):
     app.register_error_handler(DialectError, lambda exc: exc.to_response())
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DBAPIError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -1,7 +1,7 @@
 """Runtime settings every worker shares through the database: the clock offset and rate-limit overrides.
 
-They are read once per request (one small query on the driver's own connection, its JSON parsed only when
-it changed), so a change over the admin API applies at once, on every worker; config stays the default.
+They are read once per request (one small query in plain SQL, its JSON parsed only when it changed), so a
+change over the admin API applies at once, on every worker; config stays the default.
 """
 import json
 
@@ -27,10 +27,9 @@ _parsed = {}  # stored JSON text → its value (settings are few and change rare
 
 def load_settings():
     """before_request: this request's view of the shared settings; adopt a clock that was moved elsewhere."""
-    # On the path every request takes: the DB-API connection in the session's transaction, no SQLAlchemy
-    # statement machinery (10 µs instead of 80 on SQLite).
-    connection = db.session.connection().connection.driver_connection
-    rows = connection.execute("SELECT key, value FROM sandbox_settings").fetchall()
+    # On the path every request takes: plain SQL on the session's connection, no statement compilation or ORM
+    # (a third of the cost of a select() on SQLite); still through SQLAlchemy, so a cut connection is noticed.
+    rows = db.session.connection().exec_driver_sql("SELECT key, value FROM sandbox_settings").all()
     g.settings = {key: parse(value) for key, value in rows}
     shared_clock = g.settings.get("clock")
     if shared_clock:

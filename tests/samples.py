@@ -38,7 +38,8 @@ def wait_for_port(port, process, timeout=20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"sample client exited early: {process.stdout.read()}")
+            output = process.stdout.read() if process.stdout else "see its log"
+            raise RuntimeError(f"server exited early (code {process.returncode}): {output}")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return

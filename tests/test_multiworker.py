@@ -23,16 +23,16 @@ REDIS = os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI")
 MASTERS = {}  # base url -> gunicorn master pid
 
 
-def start_gunicorn(database_url, worker_count=4, **settings):
-    """gunicorn -w N wsgi:app in the production profile on that database; (process, base url)."""
+def start_gunicorn(database_url, log_path, worker_count=4, **settings):
+    """gunicorn -w N wsgi:app in the production profile on that database, logging to a file (a pipe nobody
+    reads would fill up and block the workers); (process, base url)."""
     port = free_port()
     env = {**os.environ, "SANDBOX_PROFILE": "production", "SANDBOX_SECRET_KEY": SECRET,
            "SANDBOX_ADMIN_TOKEN": "a" * 64, "DATABASE_URL": database_url,
            "RATELIMIT_STORAGE_URI": REDIS or "memory://", "SANDBOX_SESSION_COOKIE_SECURE": "false",
            **{f"SANDBOX_{name}": str(value) for name, value in settings.items()}}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(worker_count), "-b", f"127.0.0.1:{port}",
-                                "wsgi:app"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               text=True)
+                                "wsgi:app"], cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
     wait_for_port(port, process, timeout=60)
     MASTERS[f"http://127.0.0.1:{port}"] = process.pid
     return process, f"http://127.0.0.1:{port}"
@@ -41,12 +41,21 @@ def start_gunicorn(database_url, worker_count=4, **settings):
 @pytest.fixture
 def workers(tmp_path):
     """gunicorn -w 4 wsgi:app in the production profile, over a database holding the demo data."""
-    process, base = start_gunicorn(make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"])
+    process, base = start_gunicorn(make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"], tmp_path / "gunicorn.log")
     try:
         yield base
     finally:
-        process.terminate()
+        stop_gunicorn(process)
+
+
+def stop_gunicorn(process):
+    """Graceful stop (workers finish and write their journal buffers); killed if it hangs."""
+    process.terminate()
+    try:
         process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)
 
 
 def at_once(count, call):
@@ -133,7 +142,7 @@ def test_workers_killed_mid_request_come_back_and_leave_nothing_half_written(wor
         try:
             if requests.get(f"{workers}/v1/user/", timeout=2).status_code == 401:
                 break
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # refused, or queued while the new workers boot
             time.sleep(0.2)
     # Nothing half-written: a request that died left its code unused, so the code redeems exactly once overall.
     retry = requests.post(f"{workers}/api/token.php", data={"code": code, **PHP_CLIENT}).status_code
@@ -152,12 +161,68 @@ def test_the_journal_read_on_one_worker_holds_requests_every_worker_served(worke
 
 def test_journal_entries_still_buffered_are_written_when_gunicorn_stops(tmp_path):
     app = make_app(tmp_path)
-    process, base = start_gunicorn(app.config["SQLALCHEMY_DATABASE_URI"], 2, JOURNAL_FLUSH_SECONDS=600)
+    process, base = start_gunicorn(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / "gunicorn.log", 2,
+                                   JOURNAL_FLUSH_SECONDS=600)
     try:
         for index in range(6):
             requests.get(f"{base}/v1/user/", params={"n": index})
     finally:
-        process.terminate()  # graceful: each worker writes its buffer on the way out
-        process.wait(20)
+        stop_gunicorn(process)  # graceful: each worker writes its buffer on the way out
     with app.app_context():
         assert sorted(entry.query for entry in journal.query_entries(path="/v1/user/")) == [f"n={i}" for i in range(6)]
+
+
+PG_RESTART = os.environ.get("SANDBOX_TEST_PG_RESTART")  # a shell command restarting the test PostgreSQL server
+LEAKS = ("Traceback", 'File "', "psycopg", "sqlalchemy", "SELECT ", "INSERT ", "UPDATE ")
+
+
+@pytest.mark.skipif(not PG_RESTART, reason="needs SANDBOX_TEST_PG_RESTART, a command restarting PostgreSQL (CI)")
+def test_postgresql_restarted_under_load_the_app_recovers_without_a_restart_and_leaks_nothing(workers):
+    import psycopg
+
+    database_url = os.environ["SANDBOX_TEST_DATABASE_URL"]
+    requests.put(f"{workers}/_sandbox/rate-limits", headers=ADMIN, json={
+        "V1_API_RATE_LIMIT": "100000 per minute", "CONSUMER_RATE_LIMIT": "100000 per minute"})
+    v1_token = requests.post(f"{workers}/v1/oauth/?username=johndoe&password=demo-password").json()["data"]
+    children = sorted(subprocess.run(["pgrep", "-P", str(MASTERS[workers])], capture_output=True,
+                                     text=True).stdout.split())
+    calls = [
+        lambda: requests.get(f"{workers}/v1/user/", headers={"Authorization": f"Bearer {v1_token['access_token']}"},
+                             timeout=30),
+        lambda: requests.post(f"{workers}/authorization/token", auth=("consumer-demo", "consumer-demo-secret"),
+                              data={"grant_type": "client_credentials"}, timeout=30),
+    ]
+    outcomes = []  # (finished at, status, content type, body)
+    stop = time.monotonic() + 600
+
+    def load(index):
+        while time.monotonic() < stop:
+            response = calls[index % 2]()
+            outcomes.append((time.monotonic(), response.status_code, response.headers.get("Content-Type"),
+                             response.text))
+
+    def started_at():
+        with psycopg.connect(database_url) as connection:
+            return connection.execute("SELECT pg_postmaster_start_time()").fetchone()[0]
+
+    before = started_at()
+    with ThreadPoolExecutor(8) as pool:
+        running = [pool.submit(load, index) for index in range(8)]
+        time.sleep(2)
+        subprocess.run(PG_RESTART, shell=True, check=True)
+        restarted = time.monotonic()
+        time.sleep(8)
+        stop = time.monotonic()
+        for future in running:
+            future.result()
+    assert started_at() > before  # the server really restarted under the load
+
+    statuses = {status for _, status, _, _ in outcomes}
+    assert statuses <= {200, 503}, statuses  # while it is down: 503 (Retry-After), never a 500
+    assert all(content_type == "application/json" for _, _, content_type, _ in outcomes)
+    assert not [body for _, _, _, body in outcomes if any(leak in body for leak in LEAKS)]
+    # Recovered by itself: the same workers answer everything a few seconds after the restart.
+    assert [status for at, status, _, _ in outcomes if at > restarted + 3] and \
+        {status for at, status, _, _ in outcomes if at > restarted + 3} == {200}
+    assert sorted(subprocess.run(["pgrep", "-P", str(MASTERS[workers])], capture_output=True,
+                                 text=True).stdout.split()) == children

@@ -15,8 +15,9 @@ import weakref
 
 from flask import current_app, g, has_request_context, request
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import OperationalError
 
-from ..errors import dialect_owner
+from ..errors import dialect_owner, first_line
 from ..extensions import db
 from ..logs import redact
 from .models import JournalEntry
@@ -137,6 +138,8 @@ class Writer:
                     limit = self.app.config["JOURNAL_MAX_ENTRIES"]
                     if newest > limit:
                         connection.execute(delete(JournalEntry).where(JournalEntry.id <= newest - limit))
+            except OperationalError as error:  # the database is down or restarting: one line, not a trace
+                log.error("could not write %d journal entries: %s", len(rows), first_line(error.orig))
             except Exception:  # noqa: BLE001 - the journal is an observer; a lost batch is logged
                 log.exception("could not write %d journal entries", len(rows))
 
