@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from threading import Barrier
@@ -226,3 +227,54 @@ def test_postgresql_restarted_under_load_the_app_recovers_without_a_restart_and_
         {status for at, status, _, _ in outcomes if at > restarted + 3} == {200}
     assert sorted(subprocess.run(["pgrep", "-P", str(MASTERS[workers])], capture_output=True,
                                  text=True).stdout.split()) == children
+
+
+SOAK_SECONDS = float(os.environ.get("SANDBOX_TEST_SOAK_SECONDS", 60))
+UNLIMITED = {f"{name}_RATE_LIMIT": "1000000 per minute"
+             for name in ("PHP_TOKEN", "PHP_USERINFO", "V1_API", "CONSUMER", "MOKAPEN_TOKEN", "MOKAPEN_API")}
+
+
+@pytest.mark.skipif(bool(os.environ.get("SANDBOX_TEST_DATABASE_URL")), reason="the SQLite soak (CI's first run)")
+def test_sqlite_under_200_concurrent_clients_for_a_minute_never_locks_or_fails(tmp_path):
+    app = make_app(tmp_path)
+    log = tmp_path / "gunicorn.log"
+    process, base = start_gunicorn(app.config["SQLALCHEMY_DATABASE_URI"], log, **UNLIMITED)
+    requests.patch(f"{base}/_sandbox/clients/php-demo", headers=ADMIN, json={"headless_user": "janedoe"})
+    v1_token = requests.post(f"{base}/v1/oauth/?username=johndoe&password=demo-password").json()["data"]
+    bearer = {"Authorization": f"Bearer {v1_token['access_token']}"}
+
+    def php_code_flow(session):  # writes a code, claims it, writes a token
+        location = session.get(f"{base}/api/authorize.php", allow_redirects=False, params={
+            "client_id": "php-demo", "redirect_uri": "http://localhost:8000/callback", "response_type": "code"})
+        if location.status_code != 302:
+            return location
+        return session.post(f"{base}/api/token.php", data={"code": query_of(location.headers["Location"])["code"],
+                                                           **PHP_CLIENT})
+
+    flows = [
+        php_code_flow,
+        lambda session: session.post(f"{base}/authorization/token", auth=("consumer-demo", "consumer-demo-secret"),
+                                     data={"grant_type": "client_credentials"}),
+        lambda session: session.post(f"{base}/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": "mokapen-private-demo",
+            "client_secret": "mokapen-private-demo-secret", "organization_id": "849"}),
+        lambda session: session.get(f"{base}/v1/user/", headers=bearer),
+    ]
+    deadline = time.monotonic() + SOAK_SECONDS
+
+    def client(index):
+        """One client's statuses: the same flow over and over until the deadline."""
+        statuses = Counter()
+        with requests.Session() as session:
+            while time.monotonic() < deadline:
+                statuses[flows[index % len(flows)](session).status_code] += 1
+        return statuses
+
+    try:
+        with ThreadPoolExecutor(200) as pool:
+            statuses = sum((future.result() for future in [pool.submit(client, i) for i in range(200)]), Counter())
+    finally:
+        stop_gunicorn(process)
+    assert set(statuses) == {200}, statuses
+    assert sum(statuses.values()) > 200
+    assert "database is locked" not in log.read_text()
