@@ -1,7 +1,7 @@
 """OAuth Sandbox application factory: config → extensions → blueprints → error handlers → CLI."""
 import os
 
-from flask import Flask
+from flask import Flask, g
 from flask_cors import CORS
 
 from sandbox import cli, database, housekeeping, logs, runtime
@@ -58,9 +58,15 @@ def create_app(test_config=None):
 
 
 def drop_retry_after_where_meaningless(response):
-    """flask-limiter adds Retry-After to every limited response; it only means something on a 429 (or 503)."""
+    """flask-limiter adds Retry-After to every limited response; it only means something on a 429 (or 503).
+
+    A response that chose its own (an injected fault, a database outage) keeps it: the limiter would raise
+    it to the end of its window, though no limit was exceeded.
+    """
     if response.status_code not in (429, 503):
         response.headers.pop("Retry-After", None)
+    elif g.get("retry_after") is not None:
+        response.headers["Retry-After"] = g.retry_after
     return response
 
 

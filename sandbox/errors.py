@@ -1,6 +1,7 @@
 """Error shapes: each dialect's JSON under its path prefixes, HTML pages everywhere else."""
 import json
 import logging
+import sqlite3
 
 from flask import g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
@@ -136,18 +137,32 @@ def handle_unexpected_error(exc):
     return handle_http_exception(InternalServerError())
 
 
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def database_unavailable(exc):
+    """Whether a database error means "cannot reach it now" rather than a bug (a missing table, say)."""
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    if isinstance(exc.orig, sqlite3.Error):  # SQLite reports its schema errors as OperationalError too
+        return any(message in str(exc.orig).lower() for message in SQLITE_UNAVAILABLE)
+    return True  # PostgreSQL: connection refused, cut, or the server shutting down
+
+
 def handle_database_error(exc):
     """The database is unreachable (restarting, connections cut, locked past the busy timeout): 503, retry soon.
 
     Other database errors are bugs: 500. Neither response says more than its status; the engine hides
     statement parameters from every message (database.py).
     """
-    if not (exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))):
+    if not database_unavailable(exc):
         return handle_unexpected_error(exc)
     release_session()  # the pool replaces a dead connection on the next checkout
     log.error("Database unavailable on %s %s: %s", request.method, request.path, first_line(exc.orig))
     response = make_response(handle_http_exception(ServiceUnavailable()))
-    response.headers["Retry-After"] = "1"
+    response.headers["Retry-After"] = g.retry_after = "1"
     return response
 
 

@@ -12,7 +12,7 @@ class Base(DeclarativeBase):
     """Declarative base of every model."""
 
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 csrf = CSRFProtect()
 # SQLite needs batch mode to alter tables in later migrations.
 migrate = Migrate(render_as_batch=True)

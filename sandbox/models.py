@@ -3,7 +3,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, bindparam
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from . import clock
@@ -209,11 +209,15 @@ class Token(db.Model, TokenMixin):
     @classmethod
     def by_access_token(cls, access_token):
         """The token row for a presented access token string, or None (its client and user in the same query)."""
-        return db.session.scalar(db.select(cls).filter_by(access_token_hash=hash_token(access_token))
-                                 .options(joinedload(cls.client), joinedload(cls.user)))
+        return db.session.scalar(TOKEN_BY_ACCESS_HASH, {"access_token_hash": hash_token(access_token)})
 
     @classmethod
     def by_refresh_token(cls, refresh_token, dialect):
         """The dialect's token row holding this refresh token, or None."""
         return db.session.scalar(db.select(cls).filter_by(refresh_token_hash=hash_token(refresh_token),
                                                           dialect=dialect))
+
+
+# Built once: constructing a select with loader options costs more than running it (every bearer request).
+TOKEN_BY_ACCESS_HASH = (db.select(Token).where(Token.access_token_hash == bindparam("access_token_hash"))
+                        .options(joinedload(Token.client), joinedload(Token.user)))

@@ -1,4 +1,7 @@
 """Every row of seed 002's error table, and every other failure, in the seed's JSON shape."""
+import os
+import sqlite3
+
 import pytest
 from sqlalchemy import text
 
@@ -126,6 +129,22 @@ def test_server_error_is_500_json_without_details(client, app):
     response = client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {token}"})
     assert_php_error(response, 500, "server_error")
     assert "tokens" not in response.text and "Traceback" not in response.text
+
+
+@pytest.mark.skipif(bool(os.environ.get("SANDBOX_TEST_DATABASE_URL")), reason="locks the SQLite file")
+@pytest.mark.parametrize("app_config", [{"SQLITE_BUSY_TIMEOUT_SECONDS": 0.2}])
+def test_a_database_locked_past_its_busy_timeout_is_503_retry_after_then_recovers(client, app):
+    token = obtain_token(client)
+    blocker = sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holding the write lock (WAL readers wait too)
+    try:
+        response = client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {token}"})
+        assert_php_error(response, 503, "temporarily_unavailable")
+        assert response.headers["Retry-After"] == "1" and "locked" not in response.text
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
 def test_pages_get_html_errors(client):

@@ -2,7 +2,7 @@
 import random
 import time
 
-from flask import request
+from flask import g, request
 from sqlalchemy import update
 
 from ..errors import dialect_owner
@@ -48,7 +48,7 @@ def inject():
     if fault.status:
         error = owner[1].from_http_status(fault.status, f"Injected fault: HTTP {fault.status}")
         if fault.status in (429, 503):
-            error.headers["Retry-After"] = str(fault.retry_after)
+            error.headers["Retry-After"] = g.retry_after = str(fault.retry_after)
         raise error
     return None
 
