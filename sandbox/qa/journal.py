@@ -1,7 +1,8 @@
 """The request journal: every request to a dialect endpoint, with secrets redacted, bounded in size.
 
-Entries are buffered per worker and written in batches (at least every JOURNAL_FLUSH_SECONDS, by a background
-thread), so a request pays for building its row, not for an INSERT and a commit. A read of the journal first
+Entries are buffered per worker and written in batches by a background thread (at least every
+JOURNAL_FLUSH_SECONDS, sooner when BATCH_SIZE are waiting), so a request pays for building its row, not for an
+INSERT and a commit. A read of the journal first
 writes this worker's buffer and, when several worker processes serve the app, waits one flush interval so every
 request that finished before the read is in it.
 """
@@ -14,7 +15,7 @@ import time
 import weakref
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func
 from sqlalchemy.exc import OperationalError
 
 from ..errors import dialect_owner, first_line
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 SECRET_KEYS = {"password", "client_secret", "code", "code_verifier", "access_token", "refresh_token", "token",
                "id_token"}
 BODY_LIMIT = 4096
-BATCH_SIZE = 100  # a full buffer is written at once, whatever the interval
+BATCH_SIZE = 100  # a full buffer is written on the next tick, whatever the interval
 TICK_SECONDS = 0.05  # how often the background thread looks for a buffer that is due
 JOURNAL_INSERT = JournalEntry.__table__.insert()
 
@@ -114,14 +115,15 @@ class Writer:
             if not self.rows:
                 self.oldest = time.monotonic()
             self.rows.append(row)
-            full = len(self.rows) >= BATCH_SIZE
-        FLUSHER.ensure_running()
-        if full or not self.app.config["JOURNAL_FLUSH_SECONDS"]:
+        if not self.app.config["JOURNAL_FLUSH_SECONDS"]:
             self.flush()
+        else:
+            FLUSHER.ensure_running()
 
     def flush_if_due(self):
-        """Write the buffer when its oldest row has waited JOURNAL_FLUSH_SECONDS."""
-        if self.rows and time.monotonic() - self.oldest >= self.app.config["JOURNAL_FLUSH_SECONDS"]:
+        """Write the buffer when its oldest row has waited JOURNAL_FLUSH_SECONDS, or when it is full."""
+        waited = time.monotonic() - self.oldest
+        if self.rows and (waited >= self.app.config["JOURNAL_FLUSH_SECONDS"] or len(self.rows) >= BATCH_SIZE):
             self.flush()
 
     def flush(self):
@@ -134,7 +136,7 @@ class Writer:
             try:
                 with self.app.app_context(), db.engine.begin() as connection:
                     connection.execute(JOURNAL_INSERT, rows)
-                    newest = connection.scalar(select(func.max(JournalEntry.id)))
+                    newest = connection.scalar(db.select(func.max(JournalEntry.id)))
                     limit = self.app.config["JOURNAL_MAX_ENTRIES"]
                     if newest > limit:
                         connection.execute(delete(JournalEntry).where(JournalEntry.id <= newest - limit))
@@ -175,7 +177,7 @@ FLUSHER = Flusher()
 
 
 def flush_all():
-    """Write every buffered entry of this process (the flusher's round, and at exit)."""
+    """Write every buffered entry of this process (at exit: gunicorn stopping a worker, or `flask run` ending)."""
     for journal_writer in list(WRITERS):
         journal_writer.flush()
 
