@@ -199,6 +199,10 @@ class Token(db.Model, TokenMixin):
     def is_revoked(self):
         return self.revoked_at is not None
 
+    def is_refresh_expired(self, ttl_seconds):
+        """Whether the refresh token has outlived `ttl_seconds` (its dialect's setting) on the sandbox clock."""
+        return clock.now() >= self.issued_at + ttl_seconds
+
     def touch(self, interval=60):
         """Record use now, at most once per `interval` seconds (so validation rarely writes)."""
         now = clock.now()

@@ -23,6 +23,8 @@ from .models import AuthorizationCode, Client, Token
 from .security import hash_token, new_token
 
 REALM = "OAuth Sandbox"
+# How clients authenticate at every token, revocation and introspection endpoint here (RFC 6749 §2.3.1).
+SECRET_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
 class PayloadRequest(OAuth2Request):
@@ -138,7 +140,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     replayed code revokes every token the first redemption issued (RFC 6749 §4.1.2).
     """
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = SECRET_AUTH_METHODS
 
     @staticmethod
     def validate_authorization_redirect_uri(oauth_request, client):

@@ -35,6 +35,12 @@ def bad_request(message):
     return AdminError("bad_request", message, 400)
 
 
+def is_admin_token(presented):
+    """Whether `presented` is the configured admin token (constant time; False when none is configured)."""
+    token = current_app.config.get("SANDBOX_ADMIN_TOKEN")
+    return bool(token) and hmac.compare_digest(presented.encode(), token.encode())
+
+
 @bp.before_request
 def require_admin():
     """The admin token as a Bearer token (or a console session); off when no token is configured."""
@@ -42,7 +48,7 @@ def require_admin():
     if not token:
         raise AdminError("not_found", "The QA admin API is off: set SANDBOX_ADMIN_TOKEN to enable it", 404)
     presented = request.headers.get("Authorization", "").removeprefix("Bearer ")
-    if session.get("sandbox_admin") or hmac.compare_digest(presented.encode(), token.encode()):
+    if session.get("sandbox_admin") or is_admin_token(presented):
         return None
     raise AdminError("unauthorized", "Send the admin token as 'Authorization: Bearer ADMIN_TOKEN'", 401,
                      {"WWW-Authenticate": 'Bearer realm="OAuth Sandbox admin"'})

@@ -72,7 +72,7 @@ def refresh_token_grant(refresh_token):
     token = Token.by_refresh_token(refresh_token, DIALECT)
     if token is None or token.is_revoked():
         raise TokenRefused("Invalid refresh token")
-    if clock.now() >= token.issued_at + current_app.config["CONSUMER_REFRESH_TTL_SECONDS"]:
+    if token.is_refresh_expired(current_app.config["CONSUMER_REFRESH_TTL_SECONDS"]):
         raise TokenRefused("Refresh token is expired")
     if not retire_token(token):
         raise TokenRefused("Invalid refresh token")

@@ -9,6 +9,7 @@ from ...errors import DialectError
 from ...extensions import db
 from ...models import Token
 from ...oauth import (
+    SECRET_AUTH_METHODS,
     AuthorizationCodeGrant,
     PayloadRequest,
     SandboxAuthorizationServer,
@@ -128,13 +129,13 @@ class MokapenAuthorizationCodeGrant(MokapenTokenMixin, AuthorizationCodeGrant):
 class MokapenRefreshTokenGrant(MokapenTokenMixin, grants.RefreshTokenGrant):
     """Rotating refresh tokens: of concurrent refreshes of one token, exactly one succeeds."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = SECRET_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token):
         token = Token.by_refresh_token(refresh_token, DIALECT)
         ttl = current_app.config["MOKAPEN_REFRESH_TOKEN_TTL_SECONDS"]
-        if token is None or token.is_revoked() or clock.now() >= token.issued_at + ttl:
+        if token is None or token.is_revoked() or token.is_refresh_expired(ttl):
             return None
         return token
 
@@ -155,7 +156,7 @@ class MokapenRefreshTokenGrant(MokapenTokenMixin, grants.RefreshTokenGrant):
 class MokapenClientCredentialsGrant(MokapenTokenMixin, grants.ClientCredentialsGrant):
     """Private apps: a token for `organization_id`, acting as the app's dedicated user."""
 
-    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    TOKEN_ENDPOINT_AUTH_METHODS = SECRET_AUTH_METHODS
 
     def validate_token_request(self):
         super().validate_token_request()
@@ -196,7 +197,7 @@ def find_token(token_string):
 class MokapenRevocationEndpoint(RevocationEndpoint):
     """RFC 7009: a client revokes its own access or refresh token."""
 
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = SECRET_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
         return find_token(token_string)
@@ -209,7 +210,7 @@ class MokapenRevocationEndpoint(RevocationEndpoint):
 class MokapenIntrospectionEndpoint(IntrospectionEndpoint):
     """RFC 7662: a client asks whether its token is active, and for what."""
 
-    CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+    CLIENT_AUTH_METHODS = SECRET_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
         return find_token(token_string)
