@@ -14,16 +14,24 @@ from .tokens import TokenRefused, authenticate_bearer
 BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
+def operations_at(path):
+    """The operations declared at `path`, read once per request (the owner check and the dispatch both ask)."""
+    found = g.setdefault("consumer_operations", {})
+    if path not in found:
+        found[path] = db.session.scalars(db.select(Operation).filter_by(path=path)).all()
+    return found[path]
+
+
 def is_operation_path(path):
     """Whether an operation is declared at `path` (asked only for paths no route matches)."""
-    return db.session.scalar(db.select(Operation.id).filter_by(path=path).limit(1)) is not None
+    return bool(operations_at(path))
 
 
 def dispatch_operation():
     """before_request: answer a path no route matched when an operation declares it (else fall through)."""
     if dialect_error_class() is not ConsumerError or not isinstance(request.routing_exception, NotFound):
         return None
-    operations = db.session.scalars(db.select(Operation).filter_by(path=request.path)).all()
+    operations = operations_at(request.path)
     if not operations:
         return None
     g.dynamic_endpoint = "consumer.operation"  # operations have no endpoint; the limiter needs one
