@@ -42,6 +42,12 @@ class User(db.Model):
         """The user with this exact username, or None."""
         return db.session.scalar(db.select(cls).filter_by(username=username))
 
+    @classmethod
+    def authenticate(cls, username, password):
+        """The user with this username and password, or None; an unknown username costs a wrong password's time."""
+        user = cls.by_username(username)
+        return user if password_matches(user.password_hash if user else None, password) else None
+
 
 def redirect_uri_matches(registered, requested):
     """Exact match, except that a loopback URI may use any port (RFC 8252 §7.3)."""

@@ -49,8 +49,8 @@ def login():
     """Show the login form; on valid credentials start a fresh session and follow a local `next`."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = User.by_username(form.username.data.strip())
-        if user is not None and user.check_password(form.password.data):
+        user = User.authenticate(form.username.data.strip(), form.password.data)
+        if user is not None:
             session.clear()  # no session fixation: the logged-in session starts empty
             session["user_id"] = user.id
             return redirect(safe_next(request.args.get("next")))
