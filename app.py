@@ -4,12 +4,13 @@ import os
 from flask import Flask, g
 from flask_cors import CORS
 
-from sandbox import cli, database, housekeeping, logs, runtime
+from sandbox import cli, database, fastlane, housekeeping, logs, runtime
 from sandbox.config import load_config
 from sandbox.dialects import DIALECTS
 from sandbox.errors import register_api_prefix, register_error_handlers
 from sandbox.extensions import csrf, limiter
 from sandbox.qa import admin, console, faults, journal
+from sandbox.security import SECURITY_HEADERS
 from sandbox.web import auth, front, openapi
 
 
@@ -54,6 +55,7 @@ def create_app(test_config=None):
     app.after_request(set_security_headers)
     cli.init_app(app)
     database.prepare_profile(app)
+    fastlane.install(app)
     return app
 
 
@@ -72,8 +74,6 @@ def drop_retry_after_where_meaningless(response):
 
 def set_security_headers(response):
     """Pages cannot be framed (clickjacking on consent), sniffed, or leak URLs with codes in Referer."""
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)
     return response

@@ -78,13 +78,21 @@ def dialect_owner():
 
 def find_owner(path, unrouted):
     """The owner by prefix, else (for a path no route matches: `unrouted`) by a dynamic owner's claim."""
-    for prefix in _PREFIXES_LONGEST_FIRST:
-        if path.startswith(prefix):
-            return _API_PREFIXES[prefix]
+    owner = prefix_owner(path)
+    if owner is not None:
+        return owner
     if unrouted:
         for name, (error_class, claims) in _DYNAMIC_OWNERS.items():
             if claims(path):
                 return name, error_class
+    return None
+
+
+def prefix_owner(path):
+    """(dialect name, DialectError subclass) of the longest API prefix `path` starts with, or None."""
+    for prefix in _PREFIXES_LONGEST_FIRST:
+        if path.startswith(prefix):
+            return _API_PREFIXES[prefix]
     return None
 
 

@@ -11,6 +11,7 @@ from .extensions import db
 from .security import hash_password, hash_token, password_matches, token_matches
 
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+TOUCH_INTERVAL_SECONDS = 60  # a token's last use is recorded at most this often
 
 
 class User(db.Model):
@@ -209,10 +210,10 @@ class Token(db.Model, TokenMixin):
         """Whether the refresh token has outlived `ttl_seconds` (its dialect's setting) on the sandbox clock."""
         return clock.now() >= self.issued_at + ttl_seconds
 
-    def touch(self, interval=60):
-        """Record use now, at most once per `interval` seconds (so validation rarely writes)."""
+    def touch(self):
+        """Record use now, at most once per TOUCH_INTERVAL_SECONDS (so validation rarely writes)."""
         now = clock.now()
-        if self.last_used_at is None or now - self.last_used_at >= interval:
+        if self.last_used_at is None or now - self.last_used_at >= TOUCH_INTERVAL_SECONDS:
             self.last_used_at = now
             db.session.commit()
 

@@ -22,6 +22,7 @@ class Setting(db.Model):
     value: Mapped[dict] = mapped_column(JSON)
 
 
+SETTINGS_SQL = "SELECT key, value FROM sandbox_settings"
 _parsed = {}  # stored JSON text → its value (settings are few and change rarely)
 
 
@@ -29,9 +30,18 @@ def load_settings():
     """before_request: this request's view of the shared settings; adopt a clock that was moved elsewhere."""
     # On the path every request takes: plain SQL on the session's connection, no statement compilation or ORM
     # (a third of the cost of a select() on SQLite); still through SQLAlchemy, so a cut connection is noticed.
-    rows = db.session.connection().exec_driver_sql("SELECT key, value FROM sandbox_settings").all()
-    g.settings = {key: parse(value) for key, value in rows}
-    shared_clock = g.settings.get("clock")
+    g.settings = parse_settings(db.session.connection().exec_driver_sql(SETTINGS_SQL).all())
+    apply_settings(g.settings)
+
+
+def parse_settings(rows):
+    """The settings as a dict, from the (key, value) rows of SETTINGS_SQL."""
+    return {key: parse(value) for key, value in rows}
+
+
+def apply_settings(settings):
+    """Adopt the shared clock when it was moved since this process last looked."""
+    shared_clock = settings.get("clock")
     if shared_clock:
         clock.adopt(shared_clock["offset"], shared_clock["version"])
 
@@ -76,4 +86,9 @@ def set_clock_offset(offset):
 
 def rate_limit(name):
     """A callable giving the limit called `name`: a runtime override, or the config value."""
-    return lambda: (setting("rate_limits") or {}).get(name) or current_app.config[name]
+    return lambda: limit_value(name, {"rate_limits": setting("rate_limits")}, current_app.config)
+
+
+def limit_value(name, settings, config):
+    """The limit called `name` (flask-limiter syntax): its runtime override in `settings`, or the config value."""
+    return (settings.get("rate_limits") or {}).get(name) or config[name]

@@ -7,6 +7,7 @@ from flask import Blueprint, jsonify, request
 
 from ..errors import DialectError, json_object_body
 from ..extensions import csrf, limiter
+from ..fastlane import route as fast_route
 from ..oauth import (
     AuthorizationCodeGrant,
     PayloadRequest,
@@ -135,8 +136,20 @@ def token():
 @require_token()
 def userinfo():
     """The token's user as `{"username", "email", "full_name"}`."""
-    user = current_token.user
-    return jsonify(username=user.username, email=user.email, full_name=user.full_name)
+    return jsonify(userinfo_json(current_token.user))
+
+
+@fast_route("GET", r"/api/userinfo\.php", dialect="php", endpoint="php.userinfo", limit="PHP_USERINFO_RATE_LIMIT",
+            headers=[("Access-Control-Allow-Origin", "*")])  # CORS, as flask-cors sends it without an Origin
+def fast_userinfo(request):
+    """The fast lane's userinfo.php, for a live token."""
+    token = request.live_token("php")
+    return token and (200, userinfo_json(token))
+
+
+def userinfo_json(user):
+    """What userinfo.php says of a user (or of a fast-lane token row, which has the same fields)."""
+    return {"username": user.username, "email": user.email, "full_name": user.full_name}
 
 
 DIALECT = Dialect(

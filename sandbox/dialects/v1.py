@@ -8,6 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import clock
 from ..errors import DialectError
 from ..extensions import csrf, db, limiter
+from ..fastlane import route as fast_route
 from ..models import Token, User
 from ..oauth import SandboxResourceProtector, save_token
 from ..runtime import rate_limit
@@ -177,7 +178,18 @@ def deauthorize_session(user, session_id):
 @require_token()
 def user_info():
     """The token's user: `{"success": true, "data": {"username", "email", "full_name"}}`."""
-    user = current_token.user
+    return user_json(current_token.user)
+
+
+@fast_route("GET", "/v1/user/", dialect="v1", endpoint="v1.user_info", limit="V1_API_RATE_LIMIT")
+def fast_user_info(request):
+    """The fast lane's /v1/user/, for a live token."""
+    token = request.live_token("v1")
+    return token and (200, user_json(token))
+
+
+def user_json(user):
+    """/v1/user/'s answer for a user (or for a fast-lane token row, which has the same fields)."""
     return {"success": True, "data": {"username": user.username, "email": user.email, "full_name": user.full_name}}
 
 

@@ -46,11 +46,15 @@ def redacted_request_body():
     """The request body as recorded: form or JSON with secrets redacted; other bodies by size only."""
     if request.form:
         return json.dumps(redact_value(request.form.to_dict()))
-    data = request.get_data(cache=True, as_text=True)
+    return redacted_body_text(request.get_data(cache=True, as_text=True))
+
+
+def redacted_body_text(data):
+    """A non-form body as recorded: JSON with secrets redacted, anything else by its size."""
     if not data:
         return ""
     try:
-        return json.dumps(redact_value(json.loads(data)))[:BODY_LIMIT]
+        return redacted_json(json.loads(data))
     except ValueError:
         return f"[{len(data)} bytes, not JSON or a form]"
 
@@ -60,9 +64,19 @@ def redacted_response_body(response):
     if response.is_streamed or not response.is_json:
         return ""
     try:
-        return json.dumps(redact_value(response.get_json()))[:BODY_LIMIT]
+        return redacted_json(response.get_json())
     except (ValueError, TypeError):
         return ""
+
+
+def redacted_json(value):
+    """A JSON value as recorded: secrets redacted, cut to BODY_LIMIT characters."""
+    return json.dumps(redact_value(value))[:BODY_LIMIT]
+
+
+def redacted_query(query_string):
+    """A raw query string as recorded."""
+    return redact(query_string.decode(errors="replace"))
 
 
 def caller():
@@ -88,15 +102,19 @@ def record(response):
         return response
     try:
         client_id, username = caller()
-        writer(current_app._get_current_object()).add(dict(
-            at=time.time(), dialect=owner[0], method=request.method, path=request.path,
-            query=redact(request.query_string.decode(errors="replace")), status=response.status_code,
-            client_id=client_id, username=username,
-            latency_ms=(time.perf_counter() - g.get("journal_started", time.perf_counter())) * 1000,
-            request_body=redacted_request_body(), response_body=redacted_response_body(response)))
+        add_entry(current_app._get_current_object(), dialect=owner[0], method=request.method, path=request.path,
+                  query=redacted_query(request.query_string), status=response.status_code, client_id=client_id,
+                  username=username,
+                  latency_ms=(time.perf_counter() - g.get("journal_started", time.perf_counter())) * 1000,
+                  request_body=redacted_request_body(), response_body=redacted_response_body(response))
     except Exception:  # noqa: BLE001 - the journal is an observer
         log.exception("could not journal %s %s", request.method, request.path)
     return response
+
+
+def add_entry(app, **entry):
+    """Buffer one journal entry (the columns of JournalEntry but its id) to be written with the next batch."""
+    writer(app).add({"at": time.time(), **entry})
 
 
 class Writer:

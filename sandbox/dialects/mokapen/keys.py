@@ -14,16 +14,17 @@ from flask import current_app
 from ... import clock
 
 
-def key_path():
+def key_path(app):
     """Where the PEM lives: MOKAPEN_RSA_KEY_PATH, or instance/mokapen-rsa.pem."""
-    return Path(current_app.config.get("MOKAPEN_RSA_KEY_PATH") or Path(current_app.instance_path) / "mokapen-rsa.pem")
+    return Path(app.config.get("MOKAPEN_RSA_KEY_PATH") or Path(app.instance_path) / "mokapen-rsa.pem")
 
 
-def private_key():
-    """The signing key, loaded (or generated, mode 0600) once per app."""
-    cache = current_app.extensions.setdefault("mokapen_keys", {})
+def private_key(app=None):
+    """The signing key of `app` (by default the current one), loaded (or generated, mode 0600) once per app."""
+    app = app or current_app
+    cache = app.extensions.setdefault("mokapen_keys", {})
     if "private" not in cache:
-        cache["private"] = load_or_create(key_path())
+        cache["private"] = load_or_create(key_path(app))
     return cache["private"]
 
 
@@ -42,11 +43,12 @@ def load_or_create(path):
     return serialization.load_pem_private_key(path.read_bytes(), password=None)
 
 
-def public_jwk():
+def public_jwk(app=None):
     """The public key as a JWK, its `kid` the RFC 7638 thumbprint (computed once per app)."""
-    cache = current_app.extensions.setdefault("mokapen_keys", {})
+    app = app or current_app
+    cache = app.extensions.setdefault("mokapen_keys", {})
     if "jwk" not in cache:
-        cache["jwk"] = make_public_jwk(private_key())
+        cache["jwk"] = make_public_jwk(private_key(app))
     return cache["jwk"]
 
 
@@ -58,9 +60,9 @@ def make_public_jwk(key):
     return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
 
 
-def jwks():
+def jwks(app=None):
     """The JSON Web Key Set (RFC 7517) that verifies access tokens."""
-    return {"keys": [public_jwk()]}
+    return {"keys": [public_jwk(app)]}
 
 
 def mint_access_token(client, user, scopes, organization, expires_in):
