@@ -11,6 +11,7 @@ every other request to Flask untouched: no, unknown, expired or revoked token, a
 use is due to be recorded, faults configured, a limit reached, a cookie or an Origin header, anything unusual,
 any error. tests/test_fastlane.py sends each request both ways and compares. FAST_LANE_ENABLED=False turns it off.
 """
+import base64
 import hashlib
 import io
 import logging
@@ -19,10 +20,12 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, NamedTuple, Optional
+from urllib.parse import parse_qsl
 
 from limits import parse_many
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.wsgi import get_current_url
 
 from . import clock, runtime
 from .extensions import db
@@ -45,10 +48,12 @@ class Route:
     dialect: str  # whose journal entry it is
     endpoint: str  # the Flask endpoint the limiter counts the request under
     limit: Optional[str]  # the config name of the route's rate limit (None: not limited)
-    answer: Callable  # (LaneRequest) -> (status code, JSON-able body), or None to hand the request to Flask
+    # (LaneRequest) -> (status code, JSON-able body), or None to hand the request to Flask; or a callable giving
+    # them, which writes: it is called once the request is counted against its limit, and committed.
+    answer: Callable
     headers: tuple  # further headers the Flask route sends (CORS)
     limit_headers: tuple  # names of the limit, remaining and reset headers (None: not sent)
-    token_auth: bool  # the route authenticates with a bearer token
+    reads_authorization: bool  # the answer reads the Authorization header (else a request with one is Flask's)
     catch_all: bool  # tried after every other route
 
 
@@ -56,12 +61,12 @@ ROUTES = []
 
 
 def route(methods, pattern, *, dialect, endpoint, limit=None, headers=(), limit_headers=X_RATE_LIMIT_HEADERS,
-          token_auth=True, catch_all=False):
+          reads_authorization=True, catch_all=False):
     """Register `answer(request)` as the lane's answer to `methods` (one or a tuple) on paths matching `pattern`."""
     def register(answer):
         for method in (methods,) if isinstance(methods, str) else methods:
             ROUTES.append(Route(method, re.compile(pattern + r"\Z"), dialect, endpoint, limit, answer, tuple(headers),
-                                limit_headers, token_auth, catch_all))
+                                limit_headers, reads_authorization, catch_all))
         return answer
     return register
 
@@ -92,22 +97,74 @@ TOKEN_SQL = ("SELECT t.dialect, t.scope, t.issued_at, t.expires_in, t.revoked_at
 class LaneRequest:
     """What an answer sees of the request, and its read-only access to the database."""
 
-    def __init__(self, lane, environ, match, cursor, settings):
+    def __init__(self, lane, environ, match):
         self.lane = lane
         self.app = lane.app
         self.environ = environ
         self.method = environ["REQUEST_METHOD"]
         self.path = environ["PATH_INFO"]
         self.view_args = match.groupdict()
-        self.settings = settings
+        self.settings = {}
         self.token = None  # the accepted token, for the journal
         self.body = b""
+        self.form = None  # a form body's fields (the first value of each), when the body is a form
+        self._cursor = None
+
+    def use(self, cursor, settings):
+        """Answer with this database cursor and these shared settings."""
         self._cursor = cursor
+        self.settings = settings
+
+    def read_body(self):
+        """Read the body (and put it back for Flask to read again); False when the lane should not answer it."""
+        length = self.environ.get("CONTENT_LENGTH") or "0"
+        if self.environ.get("HTTP_TRANSFER_ENCODING") or not length.isdigit() or int(length) > MAX_BODY:
+            return False
+        if int(length) == 0:
+            return True
+        content_type = self.environ.get("CONTENT_TYPE", "").split(";")[0].strip()
+        if content_type not in ("application/json", "application/x-www-form-urlencoded"):
+            return False
+        self.body = self.environ["wsgi.input"].read(int(length))
+        self.environ["wsgi.input"] = io.BytesIO(self.body)
+        if content_type == "application/x-www-form-urlencoded":
+            self.form = {}
+            for name, value in parse_qsl(self.body.decode(), keep_blank_values=True):
+                self.form.setdefault(name, value)
+        return True
+
+    def execute(self, sql, *params):
+        """Run a statement written with `?` placeholders."""
+        self._cursor.execute(sql if self.lane.paramstyle == "qmark" else sql.replace("?", "%s"), params)
 
     def rows(self, sql, *params):
         """All rows of a statement written with `?` placeholders."""
-        self._cursor.execute(sql if self.lane.paramstyle == "qmark" else sql.replace("?", "%s"), params)
+        self.execute(sql, *params)
         return self._cursor.fetchall()
+
+    def insert(self, table, columns):
+        """Insert one row, {column: value} (committed with the answer)."""
+        self.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})",
+                     *columns.values())
+
+    def caller(self):
+        """(client id, username) for the journal, found as journal.caller finds them."""
+        if self.token is not None:
+            return self.token.client_id, self.token.username
+        args = dict(parse_qsl(self.environ.get("QUERY_STRING", ""), keep_blank_values=True)[::-1])
+        form = self.form or {}
+        client_id = form.get("client_id") or args.get("client_id")
+        kind, _, credentials = self.environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if kind.lower() == "basic":
+            try:
+                client_id = base64.b64decode(credentials).decode().partition(":")[0]
+            except ValueError:
+                pass
+        return client_id, form.get("username") or args.get("username")
+
+    def url_root(self):
+        """The app's root URL as Flask's request.url_root gives it, without the trailing slash."""
+        return get_current_url(self.environ, root_only=True).rstrip("/")
 
     def bearer(self):
         """The token of an `Authorization: Bearer …` header, or None."""
@@ -190,14 +247,14 @@ class FastLane:
             return None  # CORS and sessions are Flask's
         for lane_route in self.routes.get(environ["REQUEST_METHOD"], ()):
             match = lane_route.pattern.match(environ.get("PATH_INFO", ""))
-            if match is not None and (lane_route.token_auth or "HTTP_AUTHORIZATION" not in environ):
+            if match is not None and (lane_route.reads_authorization or "HTTP_AUTHORIZATION" not in environ):
                 return lane_route, match
         return None
 
     def answer(self, lane_route, match, environ, started):
         """(status line, headers, payload) of the plain success, or None."""
-        body = read_body(environ)
-        if body is None:
+        request = LaneRequest(self, environ, match)
+        if not request.read_body():
             return None
         connection = self.engine.raw_connection()
         try:
@@ -207,16 +264,20 @@ class FastLane:
             if settings.get("faults_active"):
                 return None
             runtime.apply_settings(settings)
-            request = LaneRequest(self, environ, match, cursor, settings)
-            request.body = body
+            request.use(cursor, settings)
             answered = lane_route.answer(request)
+            if answered is None:
+                return None
+            limit_headers = self.count(lane_route, environ, settings)
+            if limit_headers is None:
+                return None  # Flask answers the 429
+            if callable(answered):
+                # After the count, so a request over its limit writes nothing. (A failed write goes to Flask,
+                # which counts the request once more.)
+                answered = answered()
+                connection.commit()
         finally:
             connection.close()
-        if answered is None:
-            return None
-        limit_headers = self.count(lane_route, environ, settings)
-        if limit_headers is None:
-            return None
         status_code, content = answered
         payload = self.dumps(content)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
@@ -238,12 +299,12 @@ class FastLane:
                lane_route.endpoint)
         strategy = limiter.limiter  # flask-limiter's, or its in-memory fallback while Redis is down
         if not strategy.hit(limit, *key):
-            return None  # Flask answers the 429
+            return None
         if not self.app.config["RATELIMIT_HEADERS_ENABLED"]:
             return []
         reset_at, remaining = strategy.get_window_stats(limit, *key)
         values = (str(limit.amount), str(remaining), str(int(reset_at + 1)))
-        return [(name, value) for name, value in zip(lane_route.limit_headers, values) if name]
+        return [(name, value) for name, value in zip(lane_route.limit_headers, values, strict=True) if name]
 
     def dumps(self, content):
         """The body as Flask's jsonify would write it."""
@@ -256,29 +317,15 @@ class FastLane:
         """The journal entry the Flask route would have written."""
         if not self.app.config["JOURNAL_ENABLED"]:
             return
-        token = request.token
+        client_id, username = request.caller()
         journal.add_entry(
             self.app, dialect=lane_route.dialect, method=request.method, path=request.path,
             query=journal.redacted_query(request.environ.get("QUERY_STRING", "").encode("latin-1")),
-            status=status_code, client_id=token.client_id if token else None,
-            username=token.username if token else None, latency_ms=(time.perf_counter() - started) * 1000,
-            request_body=journal.redacted_body_text(request.body.decode()) if request.body else "",
+            status=status_code, client_id=client_id, username=username,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            request_body=journal.redacted_form(request.form) if request.form else
+            journal.redacted_body_text(request.body.decode()),
             response_body=journal.redacted_json(content))
-
-
-def read_body(environ):
-    """The request body (put back for Flask to read again), or None when the lane should not answer it."""
-    length = environ.get("CONTENT_LENGTH") or "0"
-    if environ.get("HTTP_TRANSFER_ENCODING") or not length.isdigit() or int(length) > MAX_BODY:
-        return None
-    if int(length) == 0:
-        return b""
-    content_type = environ.get("CONTENT_TYPE", "")
-    if content_type.split(";")[0].strip() != "application/json":
-        return None  # forms are journaled field by field, by Flask
-    body = environ["wsgi.input"].read(int(length))
-    environ["wsgi.input"] = io.BytesIO(body)
-    return body
 
 
 @lru_cache(maxsize=64)

@@ -113,23 +113,34 @@ class SandboxAuthorizationServer(AuthorizationServer):
 def save_token(dialect, access_token, expires_in, *, user=None, client=None, authorization_code=None,
                refresh_token=None, scope="", token_type="Bearer", device_info=None, organization_id=None):
     """Store an issued token as hashes (the one place every dialect's tokens are written) and commit."""
-    token = Token(
-        dialect=dialect,
+    token = Token(**token_columns(
+        dialect, access_token, expires_in, user_id=user.id if user is not None else None,
         client_id=client.id if client is not None else None,
-        user_id=user.id if user is not None else None,
         authorization_code_id=authorization_code.id if authorization_code is not None else None,
-        access_token_hash=hash_token(access_token),
-        refresh_token_hash=hash_token(refresh_token) if refresh_token else None,
-        token_type=token_type,
-        scope=scope,
-        issued_at=clock.now(),
-        expires_in=expires_in,
-        device_info=device_info,
-        organization_id=organization_id,
-    )
+        refresh_token=refresh_token, scope=scope, token_type=token_type, device_info=device_info,
+        organization_id=organization_id))
     db.session.add(token)
     db.session.commit()
     return token
+
+
+def token_columns(dialect, access_token, expires_in, *, user_id=None, client_id=None, authorization_code_id=None,
+                  refresh_token=None, scope="", token_type="Bearer", device_info=None, organization_id=None):
+    """The stored row of an issued token (also written by the fast lane): hashes, never the tokens."""
+    return {
+        "dialect": dialect,
+        "client_id": client_id,
+        "user_id": user_id,
+        "authorization_code_id": authorization_code_id,
+        "access_token_hash": hash_token(access_token),
+        "refresh_token_hash": hash_token(refresh_token) if refresh_token else None,
+        "token_type": token_type,
+        "scope": scope,
+        "issued_at": clock.now(),
+        "expires_in": expires_in,
+        "device_info": device_info,
+        "organization_id": organization_id,
+    }
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):

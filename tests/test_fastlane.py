@@ -4,6 +4,7 @@ Each request is sent twice: through the app as a client reaches it (the lane in 
 Status, body and headers must match; the limit counter must be the same one (the second answer has one request
 fewer remaining); and both must be journaled alike.
 """
+import jwt
 import pytest
 from werkzeug.test import Client
 
@@ -106,6 +107,44 @@ def test_the_lane_answers_as_flask_does_counts_the_same_limit_and_journals_alike
             assert [journal_fields(e) for e in entries[1:]] == [journal_fields(entries[0])] * 2, path
 
 
+def issued_alike(fast, slow):
+    """Two token responses alike but for the tokens themselves and when they were made."""
+    assert fast.status_code == slow.status_code == 200, fast.text
+    assert sorted(fast.headers.keys()) == sorted(slow.headers.keys())
+    assert list(fast.json) == list(slow.json)
+    fixed = {name: value for name, value in fast.json.items() if "token" not in name}
+    assert fixed == {name: value for name, value in slow.json.items() if "token" not in name}
+    claims = [jwt.decode(r.json["access_token"], options={"verify_signature": False}) for r in (fast, slow)]
+    assert [{k: v for k, v in c.items() if k not in ("iat", "exp", "jti")} for c in claims] == [
+        {k: v for k, v in claims[0].items() if k not in ("iat", "exp", "jti")}] * 2
+    assert [c["exp"] - c["iat"] for c in claims] == [claims[0]["exp"] - claims[0]["iat"]] * 2
+
+
+@pytest.mark.parametrize("body", ["grant_type=client_credentials",
+                                  "grant_type=client_credentials&scope=protected,nonexistent"])
+def test_the_lane_issues_client_credentials_tokens_as_flask_does(app, lane, body):
+    through_lane = app.test_client(use_cookies=False)
+    flask_only = Client(lane.flask)
+    request = {"method": "POST", "auth": ("consumer-demo", "consumer-demo-secret"), "data": body,
+               "content_type": "application/x-www-form-urlencoded"}
+    answered = lane.answered
+    fast = through_lane.open("/authorization/token", **request)
+    assert lane.answered == answered + 1
+    slow = flask_only.open("/authorization/token", **request)
+    issued_alike(fast, slow)
+    assert int(slow.headers["RateLimit-Remaining"]) == int(fast.headers["RateLimit-Remaining"]) - 1
+    with app.test_request_context():
+        newest, before = query_entries(limit=2)
+        assert journal_fields(before) == journal_fields(newest)
+        assert newest.client_id == "consumer-demo" and "[REDACTED]" in newest.response_body
+    # The lane's token is stored as Flask's is: it works (checked by Flask), and refreshes.
+    for response in (fast, slow):
+        assert flask_only.post("/protected_endpoint", headers=bearer(response.json["access_token"])).status_code == 200
+        refreshed = flask_only.post("/authorization/token", auth=request["auth"], data={
+            "grant_type": "refresh_token", "refresh_token": response.json["refresh_token"]})
+        assert refreshed.status_code == 200, refreshed.text
+
+
 def test_what_the_lane_does_not_answer_goes_to_flask(app, client, api, lane):
     tokens = live_tokens(app, client)
     php = bearer(tokens["php"])
@@ -122,10 +161,14 @@ def test_what_the_lane_does_not_answer_goes_to_flask(app, client, api, lane):
         ("POST", "/protected_endpoint", bearer(tokens["consumer"], **{"Content-Type": "application/json"}), 400),
         ("POST", "/public_endpoint", bearer(tokens["consumer"]), 405),
         ("POST", "/api/token.php", bearer(tokens["consumer"]), 400),  # a route's path is never an operation's
+        ("POST", "/authorization/token", {"Authorization": "Basic Y29uc3VtZXItZGVtbzp3cm9uZw=="}, 401),
+        ("POST", "/authorization/token", {"Authorization": "Basic am9obmRvZTpkZW1vLXBhc3N3b3Jk"}, 200),  # a user
     ]
     for method, path, headers, status in cases:
         answered = lane.answered
         body = b"{not json" if status == 400 and "Content-Type" in headers else None
+        if path == "/authorization/token":
+            body = {"grant_type": "client_credentials"}
         response = api.open(path, method=method, headers=headers, data=body)
         assert response.status_code == status, (path, response.text)
         assert response.is_json, path

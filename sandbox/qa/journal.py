@@ -45,8 +45,13 @@ def redact_value(value):
 def redacted_request_body():
     """The request body as recorded: form or JSON with secrets redacted; other bodies by size only."""
     if request.form:
-        return json.dumps(redact_value(request.form.to_dict()))
+        return redacted_form(request.form.to_dict())
     return redacted_body_text(request.get_data(cache=True, as_text=True))
+
+
+def redacted_form(fields):
+    """A form body as recorded: its fields (the first value of each), secrets redacted."""
+    return json.dumps(redact_value(fields))
 
 
 def redacted_body_text(data):

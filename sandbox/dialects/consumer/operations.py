@@ -8,7 +8,7 @@ from ...errors import dialect_error_class, prefix_owner
 from ...extensions import db, limiter
 from ...fastlane import route as fast_route
 from ...runtime import parse, rate_limit
-from .api import ConsumerError
+from .api import FUSIO_LIMIT_HEADERS, ConsumerError
 from .models import Operation
 from .tokens import DIALECT, TokenRefused, authenticate_bearer, check_jwt
 
@@ -69,7 +69,7 @@ def invoke_operation(operation):
 
 
 @fast_route(("GET", "POST", "PUT", "PATCH", "DELETE"), r"/.*", dialect="consumer", endpoint="consumer.operation",
-            limit="CONSUMER_RATE_LIMIT", limit_headers=("RateLimit-Limit", "RateLimit-Remaining", None), catch_all=True)
+            limit="CONSUMER_RATE_LIMIT", limit_headers=FUSIO_LIMIT_HEADERS, catch_all=True)
 def fast_operation(request):
     """The fast lane's operation call with a live bearer token holding the operation's scope."""
     access_token = request.bearer()

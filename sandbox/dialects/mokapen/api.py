@@ -69,8 +69,10 @@ def jwks_document():
     return jwks()
 
 
-@fast_route("GET", "/oauth/jwks", dialect="mokapen", endpoint="mokapen.jwks_document", token_auth=False)
-@fast_route("GET", r"/\.well-known/jwks\.json", dialect="mokapen", endpoint="mokapen.jwks_document", token_auth=False)
+@fast_route("GET", "/oauth/jwks", dialect="mokapen", endpoint="mokapen.jwks_document",
+            reads_authorization=False)
+@fast_route("GET", r"/\.well-known/jwks\.json", dialect="mokapen", endpoint="mokapen.jwks_document",
+            reads_authorization=False)
 def fast_jwks(request):
     """The fast lane's JWKS (a request with a query string is Flask's: the journal records its client_id)."""
     return None if request.environ.get("QUERY_STRING") else (200, jwks(request.app))
@@ -136,7 +138,8 @@ def fast_collection(request):
     rows = request.rows(f"SELECT {', '.join(c.name for c in columns)} FROM {model.__tablename__} "
                         "WHERE organization_id = ? ORDER BY id", org_id)
     # Values as the ORM gives them (SQLite stores a boolean as 0 or 1).
-    return 200, {"data": [{c.name: c.type.python_type(value) for c, value in zip(columns, row)} for row in rows]}
+    return 200, {"data": [{column.name: column.type.python_type(value)
+                           for column, value in zip(columns, row, strict=True)} for row in rows]}
 
 
 def request_fields(fields, required):
