@@ -95,7 +95,7 @@ TOKEN_SQL = ("SELECT t.dialect, t.scope, t.issued_at, t.expires_in, t.revoked_at
 
 
 class LaneRequest:
-    """What an answer sees of the request, and its read-only access to the database."""
+    """What an answer sees of the request, and its access to the database (one connection, plain SQL)."""
 
     def __init__(self, lane, environ, match):
         self.lane = lane
@@ -243,8 +243,8 @@ class FastLane:
 
     def find(self, environ):
         """(route, match) when the request has a shape the lane answers."""
-        if "HTTP_ORIGIN" in environ or "HTTP_COOKIE" in environ:
-            return None  # CORS and sessions are Flask's
+        if "HTTP_ORIGIN" in environ or "HTTP_COOKIE" in environ or not environ.get("PATH_INFO", "").isascii():
+            return None  # CORS, sessions and the decoding of non-ASCII paths are Flask's
         for lane_route in self.routes.get(environ["REQUEST_METHOD"], ()):
             match = lane_route.pattern.match(environ.get("PATH_INFO", ""))
             if match is not None and (lane_route.reads_authorization or "HTTP_AUTHORIZATION" not in environ):

@@ -135,7 +135,9 @@ def refresh_login():
 
 def basic_credentials(authorization=None):
     """(id, secret) from `Authorization: Basic …` (this request's, by default) as PSX reads it, or None."""
-    kind, _, data = (authorization or request.headers.get("Authorization", "")).partition(" ")
+    if authorization is None:
+        authorization = request.headers.get("Authorization", "")
+    kind, _, data = authorization.partition(" ")
     if kind != "Basic" or not data:
         return None
     try:
