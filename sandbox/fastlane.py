@@ -55,18 +55,19 @@ class Route:
     limit_headers: tuple  # names of the limit, remaining and reset headers (None: not sent)
     reads_authorization: bool  # the answer reads the Authorization header (else a request with one is Flask's)
     catch_all: bool  # tried after every other route
+    serialize: Optional[Callable]  # body -> JSON text, when the route's answer is not written as jsonify writes it
 
 
 ROUTES = []
 
 
 def route(methods, pattern, *, dialect, endpoint, limit=None, headers=(), limit_headers=X_RATE_LIMIT_HEADERS,
-          reads_authorization=True, catch_all=False):
+          reads_authorization=True, catch_all=False, serialize=None):
     """Register `answer(request)` as the lane's answer to `methods` (one or a tuple) on paths matching `pattern`."""
     def register(answer):
         for method in (methods,) if isinstance(methods, str) else methods:
             ROUTES.append(Route(method, re.compile(pattern + r"\Z"), dialect, endpoint, limit, answer, tuple(headers),
-                                limit_headers, reads_authorization, catch_all))
+                                limit_headers, reads_authorization, catch_all, serialize))
         return answer
     return register
 
@@ -128,9 +129,10 @@ class LaneRequest:
         self.body = self.environ["wsgi.input"].read(int(length))
         self.environ["wsgi.input"] = io.BytesIO(self.body)
         if content_type == "application/x-www-form-urlencoded":
-            self.form = {}
-            for name, value in parse_qsl(self.body.decode(), keep_blank_values=True):
-                self.form.setdefault(name, value)
+            fields = parse_qsl(self.body.decode(), keep_blank_values=True)
+            self.form = dict(fields)
+            if len(self.form) < len(fields):
+                return False  # a repeated field: which one counts is Flask's (and Authlib's) to say
         return True
 
     def execute(self, sql, *params):
@@ -279,7 +281,7 @@ class FastLane:
         finally:
             connection.close()
         status_code, content = answered
-        payload = self.dumps(content)
+        payload = lane_route.serialize(content).encode() if lane_route.serialize else self.dumps(content)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
                    *SECURITY_HEADERS, *lane_route.headers, *limit_headers]
         self.journal(lane_route, request, status_code, content, started)

@@ -90,9 +90,13 @@ class SandboxAuthorizationServer(AuthorizationServer):
 
     def handle_response(self, status_code, payload, headers):
         """Send a token response without the fields that were only for storage."""
-        if isinstance(payload, dict) and "access_token" in payload and self.omit_from_response:
-            payload = {key: value for key, value in payload.items() if key not in self.omit_from_response}
+        if isinstance(payload, dict) and "access_token" in payload:
+            payload = self.sent_fields(payload)
         return super().handle_response(status_code, payload, headers)
+
+    def sent_fields(self, token):
+        """What the client is sent of a generated token (some fields are only for storage)."""
+        return {key: value for key, value in token.items() if key not in self.omit_from_response}
 
     def get_authorization_grant(self, oauth_request):
         """A missing response_type is invalid_request (RFC 6749 §4.1.2.1), not an unsupported one."""

@@ -115,8 +115,11 @@ def issued_alike(fast, slow):
     fixed = {name: value for name, value in fast.json.items() if "token" not in name}
     assert fixed == {name: value for name, value in slow.json.items() if "token" not in name}
     claims = [jwt.decode(r.json["access_token"], options={"verify_signature": False}) for r in (fast, slow)]
-    assert [{k: v for k, v in c.items() if k not in ("iat", "exp", "jti")} for c in claims] == [
-        {k: v for k, v in claims[0].items() if k not in ("iat", "exp", "jti")}] * 2
+    made = ("iat", "nbf", "exp", "jti")
+    assert [{k: v for k, v in c.items() if k not in made} for c in claims] == [
+        {k: v for k, v in claims[0].items() if k not in made}] * 2
+    assert [jwt.get_unverified_header(r.json["access_token"]) for r in (fast, slow)] == [
+        jwt.get_unverified_header(slow.json["access_token"])] * 2
     assert [c["exp"] - c["iat"] for c in claims] == [claims[0]["exp"] - claims[0]["iat"]] * 2
 
 
@@ -145,6 +148,29 @@ def test_the_lane_issues_client_credentials_tokens_as_flask_does(app, lane, body
         assert refreshed.status_code == 200, refreshed.text
 
 
+@pytest.mark.parametrize("body", [MOKAPEN_CC, {**MOKAPEN_CC, "scope": "contacts.read"}])
+def test_the_lane_issues_mokapen_client_credentials_tokens_as_authlib_does(app, lane, body):
+    through_lane = app.test_client(use_cookies=False)
+    flask_only = Client(lane.flask)
+    answered = lane.answered
+    fast = through_lane.post("/oauth/token", data=body)
+    assert lane.answered == answered + 1
+    slow = flask_only.post("/oauth/token", data=body)
+    issued_alike(fast, slow)
+    assert fast.data.startswith(b'{"token_type": "Bearer", "expires_in": 31536000, "access_token": "eyJ0eXAi')
+    assert int(slow.headers["X-RateLimit-Remaining"]) == int(fast.headers["X-RateLimit-Remaining"]) - 1
+    with app.test_request_context():
+        newest, before = query_entries(limit=2)
+        assert journal_fields(before) == journal_fields(newest)
+    for response in (fast, slow):
+        listed = flask_only.get("/api/v1/849/contacts", headers=bearer(response.json["access_token"],
+                                                                       Accept="application/json"))
+        assert listed.status_code == 200
+        introspected = flask_only.post("/oauth/introspect", data={"token": response.json["access_token"], **{
+            k: MOKAPEN_CC[k] for k in ("client_id", "client_secret")}}).json
+        assert introspected["active"] and introspected["scope"] == body.get("scope", introspected["scope"])
+
+
 def test_what_the_lane_does_not_answer_goes_to_flask(app, client, api, lane):
     tokens = live_tokens(app, client)
     php = bearer(tokens["php"])
@@ -163,12 +189,19 @@ def test_what_the_lane_does_not_answer_goes_to_flask(app, client, api, lane):
         ("POST", "/api/token.php", bearer(tokens["consumer"]), 400),  # a route's path is never an operation's
         ("POST", "/authorization/token", {"Authorization": "Basic Y29uc3VtZXItZGVtbzp3cm9uZw=="}, 401),
         ("POST", "/authorization/token", {"Authorization": "Basic am9obmRvZTpkZW1vLXBhc3N3b3Jk"}, 200),  # a user
+        ("POST", "/oauth/token", {}, 400),  # a wrong organization
+        ("POST", "/oauth/token", {}, 401),  # a wrong secret
+        ("POST", "/oauth/token", {}, 400),  # a scope the app has not enabled
     ]
+    token_requests = iter([{**MOKAPEN_CC, "organization_id": "850"}, {**MOKAPEN_CC, "client_secret": "wrong"},
+                           {**MOKAPEN_CC, "scope": "tasks.read nonexistent"}])
     for method, path, headers, status in cases:
         answered = lane.answered
         body = b"{not json" if status == 400 and "Content-Type" in headers else None
         if path == "/authorization/token":
             body = {"grant_type": "client_credentials"}
+        if path == "/oauth/token":
+            body = next(token_requests)
         response = api.open(path, method=method, headers=headers, data=body)
         assert response.status_code == status, (path, response.text)
         assert response.is_json, path

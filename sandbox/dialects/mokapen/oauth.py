@@ -81,14 +81,18 @@ class MokapenTokenMixin:
         token = super().generate_token(user=user, scope=scope, grant_type=grant_type, expires_in=expires_in,
                                        include_refresh_token=include_refresh_token)
         organization = self.organization()
-        response = {"token_type": "Bearer", "expires_in": token["expires_in"],
-                    "access_token": mint_access_token(self.request.client, user, (scope or "").split(), organization,
-                                                      token["expires_in"])}
-        if "refresh_token" in token:
-            response["refresh_token"] = token["refresh_token"]
-        # `scope` is stored with the token but, as in seed 000's response, not sent (omit_from_response).
-        response.update(organization_id=organization.id, organization_name=organization.name, scope=scope or "")
-        return response
+        access_token = mint_access_token(self.request.client, user, (scope or "").split(), organization,
+                                         token["expires_in"])
+        return token_fields(token["expires_in"], access_token, token.get("refresh_token"), organization, scope)
+
+
+def token_fields(expires_in, access_token, refresh_token, organization, scope):
+    """Seed 000's token response, and the scope stored with it (not sent: omit_from_response)."""
+    fields = {"token_type": "Bearer", "expires_in": expires_in, "access_token": access_token}
+    if refresh_token:
+        fields["refresh_token"] = refresh_token
+    fields.update(organization_id=organization.id, organization_name=organization.name, scope=scope or "")
+    return fields
 
 
 class MokapenAuthorizationCodeGrant(MokapenTokenMixin, AuthorizationCodeGrant):
