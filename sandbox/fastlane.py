@@ -166,7 +166,9 @@ class LaneRequest:
 
     def url_root(self):
         """The app's root URL as Flask's request.url_root gives it, without the trailing slash."""
-        return get_current_url(self.environ, root_only=True).rstrip("/")
+        return url_root(self.environ.get("wsgi.url_scheme"), self.environ.get("HTTP_HOST"),
+                        self.environ.get("SERVER_NAME"), self.environ.get("SERVER_PORT"),
+                        self.environ.get("SCRIPT_NAME", ""))
 
     def bearer(self):
         """The token of an `Authorization: Bearer …` header, or None."""
@@ -328,6 +330,14 @@ class FastLane:
             request_body=journal.redacted_form(request.form) if request.form else
             journal.redacted_body_text(request.body.decode()),
             response_body=journal.redacted_json(content))
+
+
+@lru_cache(maxsize=64)
+def url_root(scheme, host, server_name, server_port, script_name):
+    """get_current_url's root URL for these parts of an environ (few and repeating)."""
+    environ = {"wsgi.url_scheme": scheme, "SERVER_NAME": server_name, "SERVER_PORT": server_port,
+               "SCRIPT_NAME": script_name, **({"HTTP_HOST": host} if host is not None else {})}
+    return get_current_url(environ, root_only=True).rstrip("/")
 
 
 @lru_cache(maxsize=64)

@@ -1,4 +1,6 @@
 """Fusio's tokens: HS256 JWTs for users (optionally through an app), refreshable, checked per operation."""
+import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -39,12 +41,19 @@ class TokenOwner(NamedTuple):
 
 
 def jwt_key(config=None):
-    """The HS256 key: CONSUMER_JWT_SECRET, or one derived from the app's secret key (of `config`, or the app's)."""
+    """The HS256 key, as a JWK: CONSUMER_JWT_SECRET, or one derived from the app's secret key (of `config`, or the
+    app's)."""
     config = config or current_app.config
-    configured = config.get("CONSUMER_JWT_SECRET")
-    if configured:
-        return configured
-    return hmac.new(config["SECRET_KEY"].encode(), b"consumer-jwt", hashlib.sha256).hexdigest()
+    secret = config.get("CONSUMER_JWT_SECRET") or hmac.new(config["SECRET_KEY"].encode(), b"consumer-jwt",
+                                                            hashlib.sha256).hexdigest()
+    return hs256_jwk(secret)
+
+
+@functools.lru_cache(maxsize=8)
+def hs256_jwk(secret):
+    """The secret as an HS256 JWK (PyJWT prepares a key given as text again on every use)."""
+    encoded = base64.urlsafe_b64encode(secret.encode()).rstrip(b"=").decode()
+    return jwt.PyJWK({"kty": "oct", "k": encoded}, algorithm="HS256")
 
 
 def psx_name_based_uuid(name):
