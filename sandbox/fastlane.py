@@ -12,7 +12,6 @@ use is due to be recorded, faults configured, a limit reached, a cookie or an Or
 any error. tests/test_fastlane.py sends each request both ways and compares. FAST_LANE_ENABLED=False turns it off.
 """
 import base64
-import hashlib
 import io
 import logging
 import re
@@ -31,7 +30,7 @@ from . import clock, runtime
 from .extensions import db
 from .models import TOUCH_INTERVAL_SECONDS
 from .qa import journal
-from .security import SECURITY_HEADERS
+from .security import SECURITY_HEADERS, hash_token
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +186,7 @@ class LaneRequest:
         access_token = access_token or self.bearer()
         if access_token is None:
             return None
-        found = self.rows(TOKEN_SQL, hashlib.sha256(access_token.encode()).hexdigest())
+        found = self.rows(TOKEN_SQL, hash_token(access_token))
         if not found:
             return None
         token = TokenRow(*found[0])

@@ -197,6 +197,14 @@ def test_expired_token_is_refused(client):
     assert_fusio_error(invoke_protected(client, token), 401, "Expired token")
 
 
+def test_a_token_issued_while_the_clock_is_ahead_works_until_it_expires(client):
+    clock.advance(86400)  # a QA run moved the sandbox clock a day ahead of real time
+    token = consumer_login(client)["token"]
+    assert invoke_protected(client, token).status_code == 200
+    clock.advance(3600)
+    assert_fusio_error(invoke_protected(client, token), 401, "Expired token")
+
+
 def test_public_operation_needs_no_token_and_wrong_methods_get_405(client):
     assert client.get("/public_endpoint").json == {"success": True, "message": "This operation is public"}
     response = client.delete("/protected_endpoint")
