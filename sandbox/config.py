@@ -12,7 +12,7 @@ DEFAULTS = {
     "SQLALCHEMY_DATABASE_URI": None,  # None: SQLite file instance/sandbox.db
     "SQLITE_BUSY_TIMEOUT_SECONDS": 30,
     # Rate limits (flask-limiter syntax); low enough to hit by hand.
-    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_STORAGE_URI": "sandbox-memory://",  # limits' memory storage without its timer (limits_storage.py)
     "RATELIMIT_HEADERS_ENABLED": True,
     "RATELIMIT_KEY_PREFIX": "oauth-sandbox",
     # Redis unreachable: count in each worker's memory instead (logged), and go back to Redis when it answers.

@@ -7,6 +7,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import DeclarativeBase
 
+from . import limits_storage  # noqa: F401 - registers sandbox-memory://, the default rate-limit storage
+
 
 class Base(DeclarativeBase):
     """Declarative base of every model."""

@@ -29,7 +29,7 @@ def make_app(tmp_path, **overrides):
         "SECRET_KEY": "test-secret-key-" + "0123456789abcdef" * 3,
         "SQLALCHEMY_DATABASE_URI": os.environ.get("SANDBOX_TEST_DATABASE_URL")
         or f"sqlite:///{tmp_path / 'sandbox.db'}",
-        "RATELIMIT_STORAGE_URI": os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI", "sandbox-memory://"),
     }
     config.update(overrides)
     app = create_app(config)

@@ -30,7 +30,7 @@ def start_gunicorn(database_url, log_path, worker_count=4, **settings):
     port = free_port()
     env = {**os.environ, "SANDBOX_PROFILE": "production", "SANDBOX_SECRET_KEY": SECRET,
            "SANDBOX_ADMIN_TOKEN": "a" * 64, "DATABASE_URL": database_url,
-           "RATELIMIT_STORAGE_URI": REDIS or "memory://", "SANDBOX_SESSION_COOKIE_SECURE": "false",
+           "RATELIMIT_STORAGE_URI": REDIS or "sandbox-memory://", "SANDBOX_SESSION_COOKIE_SECURE": "false",
            **{f"SANDBOX_{name}": str(value) for name, value in settings.items()}}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(worker_count), "-b", f"127.0.0.1:{port}",
                                 "wsgi:app"], cwd=ROOT, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT)
