@@ -55,18 +55,19 @@ class Route:
     reads_authorization: bool  # the answer reads the Authorization header (else a request with one is Flask's)
     catch_all: bool  # tried after every other route
     serialize: Optional[Callable]  # body -> JSON text, when the route's answer is not written as jsonify writes it
+    constant: bool  # the answer's body never changes while the app runs (serialized once)
 
 
 ROUTES = []
 
 
 def route(methods, pattern, *, dialect, endpoint, limit=None, headers=(), limit_headers=X_RATE_LIMIT_HEADERS,
-          reads_authorization=True, catch_all=False, serialize=None):
+          reads_authorization=True, catch_all=False, serialize=None, constant=False):
     """Register `answer(request)` as the lane's answer to `methods` (one or a tuple) on paths matching `pattern`."""
     def register(answer):
         for method in (methods,) if isinstance(methods, str) else methods:
             ROUTES.append(Route(method, re.compile(pattern + r"\Z"), dialect, endpoint, limit, answer, tuple(headers),
-                                limit_headers, reads_authorization, catch_all, serialize))
+                                limit_headers, reads_authorization, catch_all, serialize, constant))
         return answer
     return register
 
@@ -209,6 +210,7 @@ class FastLane:
             self.engine = db.engine
         self.paramstyle = self.engine.dialect.paramstyle
         self.answered = 0  # requests this process answered in the lane (the tests check it did)
+        self.constant_texts = {}  # constant route -> its body as sent and as journaled
         self.routed = {}  # path -> whether a Flask route has it (the routes are fixed once the app is made)
         self.routes = {}
         for lane_route in sorted(ROUTES, key=lambda candidate: candidate.catch_all):
@@ -282,10 +284,10 @@ class FastLane:
         finally:
             connection.close()
         status_code, content = answered
-        payload = lane_route.serialize(content).encode() if lane_route.serialize else self.dumps(content)
+        payload, recorded = self.texts(lane_route, content)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
                    *SECURITY_HEADERS, *lane_route.headers, *limit_headers]
-        self.journal(lane_route, request, status_code, content, started)
+        self.journal(lane_route, request, status_code, recorded, started)
         return f"{status_code} {HTTP_STATUS_CODES[status_code].upper()}", headers, payload
 
     def count(self, lane_route, environ, settings):
@@ -316,7 +318,17 @@ class FastLane:
             return (json.dumps(content, indent=2) + "\n").encode()
         return (json.dumps(content, separators=(",", ":")) + "\n").encode()
 
-    def journal(self, lane_route, request, status_code, content, started):
+    def texts(self, lane_route, content):
+        """(the body as sent, as journaled); a constant route's are made once."""
+        if lane_route in self.constant_texts:
+            return self.constant_texts[lane_route]
+        payload = lane_route.serialize(content).encode() if lane_route.serialize else self.dumps(content)
+        texts = payload, journal.redacted_json(content)
+        if lane_route.constant:
+            self.constant_texts[lane_route] = texts
+        return texts
+
+    def journal(self, lane_route, request, status_code, recorded, started):
         """The journal entry the Flask route would have written."""
         if not self.app.config["JOURNAL_ENABLED"]:
             return
@@ -328,7 +340,7 @@ class FastLane:
             latency_ms=(time.perf_counter() - started) * 1000,
             request_body=journal.redacted_form(request.form) if request.form else
             journal.redacted_body_text(request.body.decode()),
-            response_body=journal.redacted_json(content))
+            response_body=recorded)
 
 
 @lru_cache(maxsize=64)

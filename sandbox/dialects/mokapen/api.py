@@ -123,9 +123,9 @@ def jwks_document():
 
 
 @fast_route("GET", "/oauth/jwks", dialect="mokapen", endpoint="mokapen.jwks_document",
-            reads_authorization=False)
+            reads_authorization=False, constant=True)
 @fast_route("GET", r"/\.well-known/jwks\.json", dialect="mokapen", endpoint="mokapen.jwks_document",
-            reads_authorization=False)
+            reads_authorization=False, constant=True)
 def fast_jwks(request):
     """The fast lane's JWKS (a request with a query string is Flask's: the journal records its client_id)."""
     return None if request.environ.get("QUERY_STRING") else (200, jwks(request.app))
