@@ -1,10 +1,11 @@
 """The fast lane: the requests a load test sends most, answered in plain WSGI.
 
-A bearer token reading its resource (userinfo.php, /v1/user/, a Fusio operation, mokapen's contacts) and the
-JWKS pass through Flask, SQLAlchemy's ORM, Authlib and flask-limiter at several times the cost of the answer
-itself. The lane answers them with a few plain SQL statements instead, and still as a sandbox request: it reads
-the shared settings (clock, faults, limit overrides), counts the request against the route's rate limit in
-flask-limiter's own storage under flask-limiter's own key, journals it, and sends the route's headers.
+A bearer token reading its resource (userinfo.php, /v1/user/, a Fusio operation, mokapen's lists), the JWKS, and
+the client-credentials grants of Fusio and mokapen pass through Flask, SQLAlchemy's ORM, Authlib and
+flask-limiter at several times the cost of the answer itself. The lane answers them with a few plain SQL
+statements instead, and still as a sandbox request: it reads the shared settings (clock, faults, limit
+overrides), counts the request against the route's rate limit in flask-limiter's own storage under
+flask-limiter's own key (before it writes anything), journals it, and sends the route's headers.
 
 Flask stays the reference. The lane answers only the plain success, exactly as the Flask route would, and hands
 every other request to Flask untouched: no, unknown, expired or revoked token, a disabled client, a token whose
@@ -27,7 +28,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_current_url
 
 from . import clock, runtime
-from .extensions import db
+from .extensions import db, limiter
 from .models import TOUCH_INTERVAL_SECONDS
 from .qa import journal
 from .security import SECURITY_HEADERS, hash_token
@@ -292,8 +293,6 @@ class FastLane:
 
     def count(self, lane_route, environ, settings):
         """Count the request as flask-limiter would; its limit headers, or None when the limit is reached."""
-        from .extensions import limiter
-
         if lane_route.limit is None or not limiter.enabled:
             return []
         limits = parse_limits(runtime.limit_value(lane_route.limit, settings, self.app.config))
