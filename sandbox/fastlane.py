@@ -301,7 +301,9 @@ class FastLane:
         limit = limits[0]
         key = (self.app.config["RATELIMIT_KEY_PREFIX"], environ.get("REMOTE_ADDR") or "127.0.0.1",
                lane_route.endpoint)
-        strategy = limiter.limiter  # flask-limiter's, or its in-memory fallback while Redis is down
+        strategy = limiter.limiter
+        if strategy.storage is not limiter.storage:
+            return None  # counting in memory while Redis is down: Flask's (it also notices when Redis is back)
         if not strategy.hit(limit, *key):
             return None
         if not self.app.config["RATELIMIT_HEADERS_ENABLED"]:

@@ -38,6 +38,9 @@ def make_app(tmp_path, **overrides):
         db.create_all()  # faster than migrating; test_migrations proves the migrations give the same schema
         stamp()
         demo.load_demo_data()
+    # One limiter serves every app a test makes, and init_app does not forget that an earlier app's Redis was down
+    # (test_production's): without this, later tests would count in its in-memory fallback instead of their storage.
+    limiter._storage_dead = False
     try:
         limiter.reset()  # counters start at zero, also in a shared Redis
     except redis.exceptions.ConnectionError:

@@ -1,8 +1,14 @@
-"""The production profile's safeguards, and housekeeping of expired codes and tokens."""
+"""The production profile's safeguards, the rate limits with Redis down, and housekeeping of expired codes and
+tokens."""
+import subprocess
+import time
+
 import pytest
+import redis
 
 from app import create_app
-from helpers import obtain_code, obtain_token
+from helpers import make_app, obtain_code, obtain_token
+from samples import free_port, require_program, wait_for_port
 from sandbox import clock
 from sandbox.extensions import db
 from sandbox.models import AuthorizationCode, Token
@@ -55,3 +61,47 @@ def test_purge_removes_dead_codes_and_tokens_and_keeps_live_ones(client, runner,
 def test_with_redis_down_limits_fall_back_to_memory(client):
     statuses = [client.get("/api/userinfo.php").status_code for _ in range(3)]
     assert statuses == [400, 400, 429]  # answered, and still limited, per worker
+
+
+def start_redis(port):
+    process = subprocess.Popen([require_program("redis-server"), "--port", str(port), "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    wait_for_port(port, process)
+    return process
+
+
+def test_limits_go_back_to_redis_when_it_answers_again(tmp_path):
+    port = free_port()
+    server = start_redis(port)
+    try:
+        app = make_app(tmp_path, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{port}/0")
+        headers = {"Authorization": f"Bearer {obtain_token(app.test_client())}"}
+        api, lane, counts = app.test_client(use_cookies=False), app.wsgi_app, redis.Redis(port=port)
+
+        assert api.get("/api/userinfo.php", headers=headers).status_code == 200
+        answered = lane.answered
+        assert api.get("/api/userinfo.php", headers=headers).status_code == 200
+        assert lane.answered == answered + 1 and counts.keys("*userinfo*")  # the fast lane, counting in Redis
+
+        server.terminate()
+        server.wait(10)
+        statuses = [api.get("/api/userinfo.php", headers=headers).status_code for _ in range(3)]
+        assert statuses == [200] * 3  # counted in memory meanwhile, by Flask
+        assert lane.answered == answered + 1
+
+        server = start_redis(port)  # an empty Redis, as after a restart
+        time.sleep(2.5)  # flask-limiter looks again 1, 2, 4… seconds after its last look
+        assert [api.get("/api/userinfo.php", headers=headers).status_code for _ in range(3)] == [200] * 3
+        assert lane.answered > answered + 1 and redis.Redis(port=port).keys("*userinfo*")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
+                                         "PHP_USERINFO_RATE_LIMIT": "3 per minute"}])
+def test_with_redis_down_valid_tokens_are_answered_and_limited_too(app, client):
+    headers = {"Authorization": f"Bearer {obtain_token(client)}"}
+    api = app.test_client(use_cookies=False)  # as an API client: the fast lane would answer, were Redis up
+    statuses = [api.get("/api/userinfo.php", headers=headers).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
