@@ -1,5 +1,4 @@
 """Fusio's tokens: HS256 JWTs for users (optionally through an app), refreshable, checked per operation."""
-import base64
 import functools
 import hashlib
 import hmac
@@ -48,13 +47,6 @@ def jwt_secret(config=None):
                                                           hashlib.sha256).hexdigest()
 
 
-@functools.lru_cache(maxsize=8)
-def hs256_jwk(secret):
-    """The secret as an HS256 JWK (PyJWT prepares a key given as text again on every use)."""
-    encoded = base64.urlsafe_b64encode(secret.encode()).rstrip(b"=").decode()
-    return jwt.PyJWK({"kty": "oct", "k": encoded}, algorithm="HS256")
-
-
 def psx_name_based_uuid(name):
     """PSX's Uuid::nameBased (a SHA-1, version-5-style UUID with PSX's own byte picks), as Fusio's `sub`."""
     digest = hashlib.sha1(name.encode()).hexdigest()
@@ -85,7 +77,7 @@ def mint_token_pair(issuer, user, ttl, config):
         "email": user.email,
         "jti": secrets.token_hex(8),  # two tokens issued in one second must still differ
     }
-    return jwt.encode(claims, hs256_jwk(jwt_secret(config)), algorithm="HS256"), secrets.token_hex(32)
+    return jwt.encode(claims, jwt_secret(config), algorithm="HS256"), secrets.token_hex(32)
 
 
 def refresh_token_grant(refresh_token):
@@ -132,7 +124,7 @@ def signed_claims(access_token, secret):
     signature checks out never changes; expiry is judged by the caller, on the sandbox clock (as is `iat`: a token
     issued while the clock is ahead of real time is valid)."""
     try:
-        return jwt.decode(access_token, hs256_jwk(secret), algorithms=["HS256"],
+        return jwt.decode(access_token, secret, algorithms=["HS256"],
                           options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
     except jwt.InvalidSignatureError:
         raise TokenRefused("Signature verification failed") from None
