@@ -19,7 +19,7 @@ import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, NamedTuple, Optional
+from typing import Callable, Optional
 from urllib.parse import parse_qsl
 
 from limits import parse_many
@@ -27,9 +27,9 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_current_url
 
-from . import clock, runtime
+from . import runtime
 from .extensions import db, limiter
-from .models import TOUCH_INTERVAL_SECONDS
+from .models import TokenLifetime
 from .qa import journal
 from .security import SECURITY_HEADERS, hash_token
 
@@ -73,7 +73,8 @@ def route(methods, pattern, *, dialect, endpoint, limit=None, headers=(), limit_
     return register
 
 
-class TokenRow(NamedTuple):
+@dataclass
+class TokenRow(TokenLifetime):
     """A stored token with what a resource needs of its client and user (names as on the ORM models)."""
 
     dialect: str
@@ -154,16 +155,15 @@ class LaneRequest:
         """(client id, username) for the journal, found as journal.caller finds them."""
         if self.token is not None:
             return self.token.client_id, self.token.username
-        args = dict(parse_qsl(self.environ.get("QUERY_STRING", ""), keep_blank_values=True)[::-1])
-        form = self.form or {}
-        client_id = form.get("client_id") or args.get("client_id")
+        args = dict(parse_qsl(self.environ.get("QUERY_STRING", ""), keep_blank_values=True)[::-1])  # first wins
+        basic = None
         kind, _, credentials = self.environ.get("HTTP_AUTHORIZATION", "").partition(" ")
         if kind.lower() == "basic":
             try:
-                client_id = base64.b64decode(credentials).decode().partition(":")[0]
+                basic = base64.b64decode(credentials).decode().partition(":")[0]
             except ValueError:
                 pass
-        return client_id, form.get("username") or args.get("username")
+        return journal.caller_named(self.form or {}, args, basic)
 
     def url_root(self):
         """The app's root URL as Flask's request.url_root gives it, without the trailing slash."""
@@ -192,10 +192,8 @@ class LaneRequest:
         if not found:
             return None
         token = TokenRow(*found[0])
-        now = clock.now()
-        if (token.dialect != dialect or token.revoked_at is not None or now >= token.issued_at + token.expires_in
-                or token.client_status not in (None, "active")
-                or records_use and (token.last_used_at is None or now - token.last_used_at >= TOUCH_INTERVAL_SECONDS)):
+        if (token.dialect != dialect or token.is_revoked() or token.is_expired()
+                or token.client_status not in (None, "active") or records_use and token.is_use_due()):
             return None
         self.token = token
         return token

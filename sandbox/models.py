@@ -160,7 +160,27 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
         return clock.now() >= self.expires_at
 
 
-class Token(db.Model, TokenMixin):
+class TokenLifetime:
+    """When a token stops working, and when its use is next recorded: for the ORM row and the fast lane's row alike
+    (both have issued_at, expires_in, revoked_at and last_used_at)."""
+
+    def get_expires_at(self):
+        return self.issued_at + self.expires_in
+
+    def is_expired(self):
+        """Whether the access token has outlived its lifetime on the sandbox clock."""
+        return clock.now() >= self.get_expires_at()
+
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def is_use_due(self):
+        """Whether this use should be recorded (at most once per TOUCH_INTERVAL_SECONDS, so validation rarely
+        writes)."""
+        return self.last_used_at is None or clock.now() - self.last_used_at >= TOUCH_INTERVAL_SECONDS
+
+
+class Token(db.Model, TokenLifetime, TokenMixin):
     """An issued access token (and optional refresh token), stored only as SHA-256 hashes."""
 
     __tablename__ = "tokens"
@@ -196,25 +216,14 @@ class Token(db.Model, TokenMixin):
     def get_expires_in(self):
         return self.expires_in
 
-    def get_expires_at(self):
-        return self.issued_at + self.expires_in
-
-    def is_expired(self):
-        """Whether the access token has outlived its lifetime on the sandbox clock."""
-        return clock.now() >= self.get_expires_at()
-
-    def is_revoked(self):
-        return self.revoked_at is not None
-
     def is_refresh_expired(self, ttl_seconds):
         """Whether the refresh token has outlived `ttl_seconds` (its dialect's setting) on the sandbox clock."""
         return clock.now() >= self.issued_at + ttl_seconds
 
     def touch(self):
-        """Record use now, at most once per TOUCH_INTERVAL_SECONDS (so validation rarely writes)."""
-        now = clock.now()
-        if self.last_used_at is None or now - self.last_used_at >= TOUCH_INTERVAL_SECONDS:
-            self.last_used_at = now
+        """Record use now, when it is due."""
+        if self.is_use_due():
+            self.last_used_at = clock.now()
             db.session.commit()
 
     @classmethod

@@ -89,10 +89,14 @@ def caller():
     token = g.get("request_token")
     if token is not None:
         return (token.client.client_id if token.client else None), (token.user.username if token.user else None)
-    client_id = request.form.get("client_id") or request.args.get("client_id")
-    if request.authorization and request.authorization.type == "basic":
-        client_id = request.authorization.username
-    return client_id, request.form.get("username") or request.args.get("username")
+    basic = request.authorization.username if request.authorization and request.authorization.type == "basic" else None
+    return caller_named(request.form, request.args, basic)
+
+
+def caller_named(form, args, basic_username):
+    """(client id, username) a request names: HTTP Basic's user, else a client_id field; a username field."""
+    client_id = basic_username if basic_username is not None else form.get("client_id") or args.get("client_id")
+    return client_id, form.get("username") or args.get("username")
 
 
 def start_timer():
