@@ -23,7 +23,7 @@ class Setting(db.Model):
 
 
 SETTINGS_SQL = "SELECT key, value FROM sandbox_settings"
-_parsed = {}  # stored JSON text → its value (settings are few and change rarely)
+_parsed = {}  # stored JSON text → its value
 
 
 def load_settings():
@@ -47,7 +47,8 @@ def apply_settings(settings):
 
 
 def parse(value):
-    """A stored setting's value: SQLite gives JSON text, PostgreSQL's driver the value itself."""
+    """A JSON column's value as a driver gives it (a setting's, or the fast lane's reads): SQLite gives JSON text,
+    PostgreSQL's driver the value itself. Parsed text is remembered (such values are few and change rarely)."""
     if not isinstance(value, str):
         return value
     if value not in _parsed:

@@ -2,9 +2,8 @@
 
 Entries are buffered per worker and written in batches by a background thread (at least every
 JOURNAL_FLUSH_SECONDS, sooner when BATCH_SIZE are waiting), so a request pays for building its row, not for an
-INSERT and a commit. A read of the journal first
-writes this worker's buffer and, when several worker processes serve the app, waits one flush interval so every
-request that finished before the read is in it.
+INSERT and a commit. A read of the journal first writes this worker's buffer and, when several worker processes
+serve the app, waits one flush interval so every request that finished before the read is in it.
 """
 import atexit
 import json
