@@ -28,6 +28,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_current_url
 
 from . import runtime
+from .database import writer_lock
 from .extensions import db, limiter
 from .models import TokenLifetime
 from .qa import journal
@@ -111,6 +112,7 @@ class LaneRequest:
         self.token = None  # the accepted token, for the journal
         self.body = b""
         self.form = None  # a form body's fields (the first value of each), when the body is a form
+        self.writes = []  # (statement, parameters) to run in one transaction once the answer is made
         self._cursor = None
 
     def use(self, cursor, settings):
@@ -147,9 +149,9 @@ class LaneRequest:
         return self._cursor.fetchall()
 
     def insert(self, table, columns):
-        """Insert one row, {column: value} (committed with the answer)."""
-        self.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})",
-                     *columns.values())
+        """Insert one row, {column: value}, once the answer is made (written and committed with it)."""
+        self.writes.append((f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['?'] * len(columns))})",
+                            tuple(columns.values())))
 
     def caller(self):
         """(client id, username) for the journal, found as journal.caller finds them."""
@@ -277,9 +279,13 @@ class FastLane:
                 return None  # Flask answers the 429
             if callable(answered):
                 # After the count, so a request over its limit writes nothing. (A failed write goes to Flask,
-                # which counts the request once more.)
+                # which counts the request once more.) The answer is made (a token signed) before the writer
+                # lock is taken, so that the lock is held only for the transaction.
                 answered = answered()
-                connection.commit()
+                with writer_lock(self.app):
+                    for statement, parameters in request.writes:
+                        request.execute(statement, *parameters)
+                    connection.commit()
         finally:
             connection.close()
         status_code, content = answered

@@ -17,6 +17,7 @@ from flask import current_app, g, has_request_context, request
 from sqlalchemy import delete, func
 from sqlalchemy.exc import OperationalError
 
+from ..database import writer_lock
 from ..errors import dialect_owner, first_line
 from ..extensions import db
 from ..logs import redact
@@ -160,7 +161,7 @@ class Writer:
             if not rows:
                 return
             try:
-                with self.app.app_context(), db.engine.begin() as connection:
+                with self.app.app_context(), writer_lock(self.app), db.engine.begin() as connection:
                     connection.execute(JOURNAL_INSERT, rows)
                     newest = connection.scalar(db.select(func.max(JournalEntry.id)))
                     limit = self.app.config["JOURNAL_MAX_ENTRIES"]
