@@ -6,6 +6,8 @@
 Prints requests/s and p50/p99 latency for token issuance in each dialect, bearer validation, JWKS, and the bare
 GET and POST routes, each as a ratio to the bare route of its method: each of a scenario's --repeats runs (after a
 warm-up) is paired with a run of the bare route just before it, and the pair with the median ratio is reported.
+For reference it measures the bare app's routes that only sign a JWT (HS256, RS256): the most a token endpoint
+signing such tokens can reach before it stores or checks anything.
 With --stored-tokens it measures validation again after filling the token table to each size, to show whether
 latency stays flat.
 """
@@ -208,6 +210,10 @@ def main():
         for name, method, url, body, headers, baseline in scenarios(base, live):
             ratio, figures = measure_against(bare_routes[baseline], url, method, body, headers, **run)
             report(name, *figures, ratio=ratio)
+        for algorithm in ("HS256", "RS256"):  # the ceiling a token endpoint signing such JWTs can reach
+            ratio, figures = measure_against(bare_routes["POST"], f"{bare_url}/bare/{algorithm.lower()}", "POST",
+                                             urlencode({"a": "b"}), FORM, **run)
+            report(f"reference: bare route signing a {algorithm} JWT", *figures, ratio=ratio)
         for count in options.stored_tokens:
             fill_tokens(database_url, count)
             report(f"validate php with {count:,} stored tokens",
