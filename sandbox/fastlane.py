@@ -9,8 +9,9 @@ flask-limiter's own key (before it writes anything), journals it, and sends the 
 
 Flask stays the reference. The lane answers only the plain success, exactly as the Flask route would, and hands
 every other request to Flask untouched: no, unknown, expired or revoked token, a disabled client, a token whose
-use is due to be recorded, faults configured, a limit reached, a cookie or an Origin header, anything unusual,
-any error. tests/test_fastlane.py sends each request both ways and compares. FAST_LANE_ENABLED=False turns it off.
+use is due to be recorded, faults configured, a limit reached, a cookie or an Origin header, a scheduled purge
+due (production), anything unusual, any error. tests/test_fastlane.py sends each request both ways and compares.
+FAST_LANE_ENABLED=False turns it off.
 """
 import base64
 import io
@@ -27,7 +28,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wsgi import get_current_url
 
-from . import runtime
+from . import housekeeping, runtime
 from .database import writer_lock
 from .extensions import db, limiter
 from .models import TokenLifetime
@@ -251,6 +252,8 @@ class FastLane:
         """(route, match) when the request has a shape the lane answers."""
         if "HTTP_ORIGIN" in environ or "HTTP_COOKIE" in environ or not environ.get("PATH_INFO", "").isascii():
             return None  # CORS, sessions and the decoding of non-ASCII paths are Flask's
+        if housekeeping.is_purge_due(self.app):
+            return None  # Flask purges after this request (else a run the lane answers alone would never purge)
         for lane_route in self.routes.get(environ["REQUEST_METHOD"], ()):
             match = lane_route.pattern.match(environ.get("PATH_INFO", ""))
             if match is not None and (lane_route.reads_authorization or "HTTP_AUTHORIZATION" not in environ):

@@ -28,10 +28,16 @@ def purge_expired():
     return {"codes": codes, "tokens": tokens}
 
 
+def is_purge_due(app):
+    """Whether this worker's next request purges (production only). The fast lane leaves that request to Flask."""
+    return (app.config["SANDBOX_PROFILE"] == "production"
+            and time.monotonic() - _last_purge >= app.config["PURGE_INTERVAL_SECONDS"])
+
+
 def purge_on_schedule(response):
     """after_request in production: purge at most once per PURGE_INTERVAL_SECONDS per worker."""
     global _last_purge
-    if time.monotonic() - _last_purge >= current_app.config["PURGE_INTERVAL_SECONDS"]:
+    if is_purge_due(current_app):
         _last_purge = time.monotonic()
         try:
             purge_expired()

@@ -310,8 +310,12 @@ def test_token_grants_on_four_workers_take_turns_writing_sqlite_instead_of_faili
         assert Counter(response.status_code for response in responses) == {200: 400}
         tokens = {response.json()["access_token"] for response in responses}
         assert len(tokens) == 400
-        consumer = next(response.json()["access_token"] for response in responses if "refresh_token" in response.json())
+        bodies = [response.json() for response in responses]
+        consumer = next(body["access_token"] for body in bodies if "refresh_token" in body)
+        mokapen = next(body["access_token"] for body in bodies if "refresh_token" not in body)
         assert requests.post(f"{base}/protected_endpoint", headers={"Authorization": f"Bearer {consumer}"},
                              json={"title": "lorem ipsum"}).status_code == 200
+        assert requests.get(f"{base}/api/v1/849/contacts", headers={"Authorization": f"Bearer {mokapen}",
+                                                                    "Accept": "application/json"}).status_code == 200
     finally:
         stop_gunicorn(process)

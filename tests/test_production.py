@@ -56,6 +56,35 @@ def test_purge_removes_dead_codes_and_tokens_and_keeps_live_ones(client, runner,
     assert client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {live}"}).status_code == 200
 
 
+def test_in_production_a_run_the_fast_lane_answers_alone_still_purges_on_schedule(tmp_path):
+    app = make_app(tmp_path, SANDBOX_PROFILE="production", SANDBOX_ADMIN_TOKEN="a" * 64, PURGE_INTERVAL_SECONDS=2)
+    api, lane = app.test_client(use_cookies=False), app.wsgi_app
+
+    def grant():  # mokapen's client-credentials grant: a token without a refresh token, answered by the lane
+        return api.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
+                                              "client_secret": "mokapen-private-demo-secret", "organization_id": "849"})
+
+    def stored_tokens():
+        with app.app_context():
+            return db.session.scalar(db.select(db.func.count(Token.id)))
+
+    dead = grant().json["access_token"]
+    time.sleep(2.1)  # the worker's next purge is due
+    grant()  # the first request of the interval purges (nothing is dead yet)
+    answered = lane.answered
+    assert grant().status_code == 200 and lane.answered == answered + 1 and stored_tokens() == 3
+    api.post("/_sandbox/clock", headers={"Authorization": "Bearer " + "a" * 64},
+             json={"advance": app.config["MOKAPEN_ACCESS_TOKEN_TTL_SECONDS"] + app.config["PURGE_AFTER_SECONDS"] + 60})
+    assert grant().status_code == 200 and stored_tokens() == 4  # not due yet: the lane answers, nothing purged
+
+    time.sleep(2.1)
+    assert grant().status_code == 200  # due: handed to Flask, which purges after answering
+    assert stored_tokens() == 2 and lane.answered == answered + 2  # the three dead ones are gone
+    with app.app_context():
+        assert Token.by_access_token(dead) is None
+    assert grant().status_code == 200 and lane.answered == answered + 3  # the lane answers again
+
+
 @pytest.mark.parametrize("app_config", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0",
                                          "PHP_USERINFO_RATE_LIMIT": "2 per minute"}])
 def test_with_redis_down_limits_fall_back_to_memory(client):
