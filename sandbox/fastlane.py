@@ -31,7 +31,7 @@ from werkzeug.wsgi import get_current_url
 from . import housekeeping, runtime
 from .database import writer_lock
 from .extensions import db, limiter
-from .models import TokenLifetime
+from .models import ClientChecks, TokenLifetime
 from .qa import journal
 from .security import SECURITY_HEADERS, hash_token
 
@@ -91,6 +91,15 @@ class TokenRow(TokenLifetime):
     username: Optional[str]
     email: Optional[str]
     full_name: Optional[str]
+
+
+@dataclass
+class ClientRow(ClientChecks):
+    """A stored client as a grant checks it (names as on the ORM model; grant_types parsed)."""
+
+    client_secret_hash: str
+    status: str
+    grant_types: tuple = ()
 
 
 TOKEN_SQL = ("SELECT t.dialect, t.scope, t.issued_at, t.expires_in, t.revoked_at, t.last_used_at, t.organization_id,"

@@ -7,11 +7,12 @@ from flask import Blueprint, jsonify, request
 
 from ...errors import DialectError, json_object_body
 from ...extensions import csrf, db, limiter
+from ...fastlane import ClientRow
 from ...fastlane import route as fast_route
 from ...models import User
 from ...oauth import token_columns
 from ...runtime import parse, rate_limit
-from ...security import password_matches, token_matches
+from ...security import password_matches
 from .models import allowed_scopes, find_app, valid_scopes
 from .tokens import DIALECT, IssuedToken, TokenOwner, TokenRefused, issue_token, mint_token_pair, refresh_token_grant
 
@@ -215,7 +216,8 @@ def fast_client_credentials(request):
     if not found:
         return None
     client_pk, status, secret_hash, app_scope, user_id, username, email, role_scopes = found[0]
-    if status != "active" or not token_matches(secret_hash, credentials[1]):
+    client = ClientRow(secret_hash, status)
+    if not client.is_active() or not client.check_client_secret(credentials[1]):
         return None
     scopes = allowed_scopes(list(parse(role_scopes)), form.get("scope"), app_scope)
     if not scopes:

@@ -9,10 +9,10 @@ from wtforms import SelectField
 
 from ...errors import json_object_body
 from ...extensions import csrf, db, limiter
+from ...fastlane import ClientRow
 from ...fastlane import route as fast_route
 from ...oauth import SandboxResourceProtector, token_columns
 from ...runtime import parse, rate_limit
-from ...security import token_matches
 from ...web.consent import authorization_endpoint
 from ...web.forms import ConsentForm
 from .keys import jwks, mint_access_token
@@ -51,11 +51,11 @@ def token():
 
 
 PRIVATE_APP_SQL = (
-    "SELECT c.id, c.client_secret_hash, c.grant_types, c.scope, a.organization_id, o.name, a.dedicated_user_id,"
-    " m.user_id FROM clients c JOIN mokapen_applications a ON a.client_pk = c.id"
+    "SELECT c.id, c.client_secret_hash, c.status, c.grant_types, c.scope, a.organization_id, o.name,"
+    " a.dedicated_user_id, m.user_id FROM clients c JOIN mokapen_applications a ON a.client_pk = c.id"
     " JOIN mokapen_organizations o ON o.id = a.organization_id LEFT JOIN mokapen_memberships m"
     " ON m.organization_id = a.organization_id AND m.user_id = a.dedicated_user_id"
-    " WHERE c.client_id = ? AND c.dialect = 'mokapen' AND c.status = 'active'")
+    " WHERE c.client_id = ? AND c.dialect = 'mokapen'")
 CLIENT_CREDENTIALS_FIELDS = {"grant_type", "client_id", "client_secret", "organization_id", "scope"}
 
 
@@ -81,10 +81,11 @@ def fast_client_credentials(request):
     found = request.rows(PRIVATE_APP_SQL, form.get("client_id", ""))
     if not found:
         return None
-    client_pk, secret_hash, grant_types, app_scope, org_id, org_name, user_id, member_id = found[0]
+    client_pk, secret_hash, status, grant_types, app_scope, org_id, org_name, user_id, member_id = found[0]
+    client = ClientRow(secret_hash, status, tuple(parse(grant_types)))
     requested = form.get("scope") or ""
-    if (not token_matches(secret_hash, form["client_secret"]) or "client_credentials" not in parse(grant_types)
-            or not set(requested.split()) <= set(app_scope.split())
+    if (not client.is_active() or not client.check_client_secret(form["client_secret"])
+            or not client.check_grant_type("client_credentials") or not set(requested.split()) <= set(app_scope.split())
             or str(org_id) != form.get("organization_id") or user_id is None or member_id is None):
         return None
 
