@@ -2,8 +2,8 @@
 import pytest
 
 from helpers import LiveServer, make_app
-from sandbox import clock
-from sandbox.extensions import db
+from oauth_sandbox import clock
+from oauth_sandbox.extensions import db
 
 
 @pytest.fixture

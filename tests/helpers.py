@@ -9,8 +9,8 @@ from flask_migrate import stamp
 from werkzeug.serving import make_server
 
 from app import create_app
-from sandbox import demo
-from sandbox.extensions import db, limiter
+from oauth_sandbox import demo
+from oauth_sandbox.extensions import db, limiter
 
 PHP_CLIENT = {"client_id": "php-demo", "client_secret": "php-demo-secret"}
 PHP_REDIRECT_URI = "http://localhost:8000/callback"

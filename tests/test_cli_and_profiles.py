@@ -50,8 +50,8 @@ def test_development_profile_creates_demo_data_on_first_start_only(tmp_path):
     """`flask run` starts the development profile: schema and demo data appear on the first start."""
     script = (
         "from app import create_app\n"
-        "from sandbox.extensions import db\n"
-        "from sandbox.models import User\n"
+        "from oauth_sandbox.extensions import db\n"
+        "from oauth_sandbox.models import User\n"
         "app = create_app()\n"
         "with app.app_context(): print(sorted(u.username for u in db.session.scalars(db.select(User))))\n"
     )

@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from helpers import csrf_token, login
-from sandbox import clock
+from oauth_sandbox import clock
 
 SEED_BASIC = {"Authorization": "Basic czZCaGRSa3F0MzpnWDFmQmF0M2JW",
               "Content-Type": "application/x-www-form-urlencoded"}

@@ -9,10 +9,10 @@ import pytest
 from werkzeug.test import Client
 
 from helpers import PHP_CLIENT, obtain_code
-from sandbox.extensions import db
-from sandbox.fastlane import FastLane
-from sandbox.models import Token
-from sandbox.qa.journal import query_entries
+from oauth_sandbox.extensions import db
+from oauth_sandbox.fastlane import FastLane
+from oauth_sandbox.models import Token
+from oauth_sandbox.qa.journal import query_entries
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 MOKAPEN_CC = {"grant_type": "client_credentials", "client_id": "mokapen-private-demo",

@@ -6,7 +6,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from sandbox import limits_storage
+from oauth_sandbox import limits_storage
 
 
 def test_a_limit_holds_for_its_window_and_then_starts_again(monkeypatch):

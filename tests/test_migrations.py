@@ -5,7 +5,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from helpers import make_app
-from sandbox.extensions import db
+from oauth_sandbox.extensions import db
 
 
 def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path):

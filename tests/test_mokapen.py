@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from helpers import csrf_token, login
-from sandbox import clock
-from sandbox.dialects.mokapen import DEMO_LOGO
+from oauth_sandbox import clock
+from oauth_sandbox.dialects.mokapen import DEMO_LOGO
 
 PUBLIC = {"client_id": "mokapen-public-demo", "client_secret": "mokapen-public-demo-secret"}
 PRIVATE = {"client_id": "mokapen-private-demo", "client_secret": "mokapen-private-demo-secret"}

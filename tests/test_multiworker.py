@@ -15,7 +15,7 @@ import requests
 
 from helpers import PHP_CLIENT, make_app, query_of
 from samples import free_port, wait_for_port
-from sandbox.qa import journal
+from oauth_sandbox.qa import journal
 
 ROOT = Path(__file__).parent.parent
 SECRET = "s" * 64

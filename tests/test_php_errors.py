@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from helpers import PHP_CLIENT, PHP_REDIRECT_URI, authorize_url, login, obtain_code, obtain_token, query_of
-from sandbox.extensions import db
+from oauth_sandbox.extensions import db
 
 
 def assert_php_error(response, status, error):

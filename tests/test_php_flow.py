@@ -5,7 +5,7 @@ import hashlib
 import pytest
 
 from helpers import PHP_CLIENT, PHP_REDIRECT_URI, approve, authorize_url, csrf_token, login, obtain_code, query_of
-from sandbox import clock
+from oauth_sandbox import clock
 
 
 def test_whole_flow_from_login_to_userinfo(client):

@@ -9,9 +9,9 @@ import redis
 from app import create_app
 from helpers import make_app, obtain_code, obtain_token
 from samples import free_port, require_program, wait_for_port
-from sandbox import clock
-from sandbox.extensions import db
-from sandbox.models import AuthorizationCode, Token
+from oauth_sandbox import clock
+from oauth_sandbox.extensions import db
+from oauth_sandbox.models import AuthorizationCode, Token
 
 STRONG = "f" * 64
 

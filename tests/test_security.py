@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from helpers import PHP_CLIENT, authorize_url, csrf_token, login, obtain_code, obtain_token
-from sandbox.extensions import db
+from oauth_sandbox.extensions import db
 
 
 def test_login_without_csrf_token_is_rejected(client):

@@ -6,8 +6,8 @@ import requests
 from sqlalchemy import text
 
 from helpers import csrf_token, login
-from sandbox import clock
-from sandbox.extensions import db
+from oauth_sandbox import clock
+from oauth_sandbox.extensions import db
 
 LOGIN = "/v1/oauth/?username=johndoe&password=demo-password"
 THIRTY_DAYS = 30 * 24 * 3600

@@ -1,7 +1,7 @@
 """Mokapen's developer dashboard and consent page in a real browser."""
 import requests
 
-from sandbox.dialects.mokapen import DEMO_LOGO
+from oauth_sandbox.dialects.mokapen import DEMO_LOGO
 
 
 def log_in(page, base_url, next_path):
