@@ -62,9 +62,6 @@ DEFAULTS = {
     # production profile by each worker at most once per PURGE_INTERVAL_SECONDS).
     "PURGE_AFTER_SECONDS": 24 * 3600,
     "PURGE_INTERVAL_SECONDS": 3600,
-    # The fast lane (oauth_sandbox/fastlane.py) answers plain successful bearer reads, the JWKS and the client-credentials
-    # grants of Fusio and mokapen without Flask.
-    "FAST_LANE_ENABLED": True,
 }
 
 

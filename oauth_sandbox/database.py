@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask_migrate import upgrade
 from sqlalchemy import event, inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import demo
@@ -14,14 +15,18 @@ from .extensions import db, migrate
 
 
 def init_app(app):
-    """Bind SQLAlchemy; on SQLite use WAL and a busy timeout so concurrent requests wait, not fail.
+    """Bind SQLAlchemy; on SQLite use WAL, writers taking turns (WriterLock) and a busy timeout for the rest.
 
     Statement parameters (names, hashes, journal bodies) stay out of error messages and so out of the logs.
     """
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     options.setdefault("hide_parameters", True)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options.setdefault("connect_args", {})["timeout"] = app.config["SQLITE_BUSY_TIMEOUT_SECONDS"]
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        connect_args = options.setdefault("connect_args", {})
+        connect_args["timeout"] = app.config["SQLITE_BUSY_TIMEOUT_SECONDS"]
+        if url.database and url.database != ":memory:":
+            connect_args["factory"] = writer_locked_connection(WriterLock(url.database + ".writer-lock"))
     else:
         options.setdefault("pool_pre_ping", True)  # a connection cut by a database restart is replaced
     db.init_app(app)
@@ -29,50 +34,105 @@ def init_app(app):
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     with app.app_context():
         event.listen(db.engine, "connect", configure_sqlite_connection)
-        database = db.engine.url.database if db.engine.url.get_backend_name() == "sqlite" else None
-    app.extensions["sandbox_writer_lock"] = WriterLock(database if database and database != ":memory:" else None)
 
 
 class WriterLock:
     """One writer at a time on a SQLite database file, across this machine's processes, queued by the kernel.
 
-    A SQLite writer that finds the database locked sleeps 1, 2, 5, 10… ms before it tries again, far longer
-    than a token's INSERT and commit take: under load one write in eight waited a millisecond or more. The
-    high-volume writers (the fast lane's token grants, the journal's batches) take this lock (a `flock` on a
-    file beside the database) around their transaction instead, so each waits only as long as the write before
-    it. Other writers still rely on SQLite's busy timeout. Without a database file (PostgreSQL, an in-memory
-    SQLite) it does nothing.
+    A SQLite writer that finds the database locked sleeps 1, 2, 5, 10… ms before it tries again, far longer than a
+    token's INSERT and commit take: under load one write in eight waited a millisecond or more. So every
+    connection to the file takes this lock (a `flock` on a file beside the database) right before its
+    transaction's first write and gives it back after the commit or rollback (WriterLockedConnection): each writer
+    waits only as long as the write before it. Reentrant within a thread (a thread's second connection writing
+    while its first holds the lock would otherwise wait for itself).
     """
 
-    def __init__(self, database):
-        self.path = database + ".writer-lock" if database else None
-        self.threads = threading.Lock()  # a flock is shared by the threads of a process: one of them at a time
+    def __init__(self, path):
+        self.path = path
+        self.threads = threading.RLock()  # a flock is shared by the threads of a process: one of them at a time
+        self.depth = 0  # how many of this thread's connections hold it
         self.fd = None
         self.pid = None  # the process `fd` was opened in (a forked worker opens its own)
 
-    def __enter__(self):
-        if self.path is None:
-            return self
+    def acquire(self):
         self.threads.acquire()
+        self.depth += 1
+        if self.depth > 1:
+            return
         try:
             if self.pid != os.getpid():
                 self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
                 self.pid = os.getpid()
             fcntl.flock(self.fd, fcntl.LOCK_EX)
         except BaseException:
+            self.depth -= 1
             self.threads.release()
             raise
-        return self
 
-    def __exit__(self, *_exc):
-        if self.path is not None:
+    def release(self):
+        self.depth -= 1
+        if self.depth == 0:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
-            self.threads.release()
+        self.threads.release()
 
 
-def writer_lock(app):
-    """The app's WriterLock."""
-    return app.extensions["sandbox_writer_lock"]
+WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+class WriterLockedConnection(sqlite3.Connection):
+    """A SQLite connection that holds its database's WriterLock from its first write until commit or rollback
+    (sqlite3 begins the transaction at that first write, so the flock is always taken before SQLite's lock)."""
+
+    writer_lock = None  # set on the subclass made for each database file
+    holds_writer_lock = False
+
+    def cursor(self, factory=None):
+        return super().cursor(factory or WriterLockedCursor)
+
+    def before_statement(self, sql):
+        if not self.holds_writer_lock and sql.lstrip()[:7].upper().startswith(WRITES):
+            self.writer_lock.acquire()
+            self.holds_writer_lock = True
+
+    def release_writer_lock(self):
+        if self.holds_writer_lock:
+            self.holds_writer_lock = False
+            self.writer_lock.release()
+
+    def commit(self):
+        try:
+            super().commit()
+        finally:
+            self.release_writer_lock()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self.release_writer_lock()
+
+    def close(self):
+        try:
+            super().close()
+        finally:
+            self.release_writer_lock()
+
+
+class WriterLockedCursor(sqlite3.Cursor):
+    """A cursor of a WriterLockedConnection: takes the lock before a write statement."""
+
+    def execute(self, sql, parameters=()):
+        self.connection.before_statement(sql)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql, parameters):
+        self.connection.before_statement(sql)
+        return super().executemany(sql, parameters)
+
+
+def writer_locked_connection(lock):
+    """The sqlite3 connection class whose writers take turns through `lock`."""
+    return type("WriterLockedConnection", (WriterLockedConnection,), {"writer_lock": lock})
 
 
 def release_session(_exc=None):

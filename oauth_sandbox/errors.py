@@ -170,7 +170,7 @@ def handle_database_error(exc):
     release_session()  # the pool replaces a dead connection on the next checkout
     log.error("Database unavailable on %s %s: %s", request.method, request.path, first_line(exc.orig))
     response = make_response(handle_http_exception(ServiceUnavailable()))
-    response.headers["Retry-After"] = g.retry_after = "1"
+    response.headers["Retry-After"] = "1"
     return response
 
 

@@ -28,20 +28,13 @@ def purge_expired():
     return {"codes": codes, "tokens": tokens}
 
 
-def is_purge_due(app):
-    """Whether this worker's next request purges (production only). The fast lane leaves that request to Flask."""
-    return (app.config["SANDBOX_PROFILE"] == "production"
-            and time.monotonic() - _last_purge >= app.config["PURGE_INTERVAL_SECONDS"])
-
-
-def purge_on_schedule(response):
-    """after_request in production: purge at most once per PURGE_INTERVAL_SECONDS per worker."""
+def purge_on_schedule():
+    """After a request in production (request envelope): purge at most once per PURGE_INTERVAL_SECONDS per worker."""
     global _last_purge
-    if is_purge_due(current_app):
+    if time.monotonic() - _last_purge >= current_app.config["PURGE_INTERVAL_SECONDS"]:
         _last_purge = time.monotonic()
         try:
             purge_expired()
         except Exception:  # noqa: BLE001 - housekeeping must never fail a request
             db.session.rollback()
             current_app.logger.exception("scheduled purge failed")
-    return response

@@ -2,9 +2,10 @@
 import logging
 import re
 
-SENSITIVE_PARAMS = ("password", "client_secret", "code", "code_verifier", "access_token", "refresh_token",
-                    "token", "id_token")
-_QUERY_VALUE = re.compile(r"(?i)\b(" + "|".join(SENSITIVE_PARAMS) + r")=[^&\s\"']*")
+# The names of secret parameters and fields: redacted from every log line here, and from the journal (qa/journal.py).
+SECRET_NAMES = frozenset(("password", "client_secret", "code", "code_verifier", "access_token", "refresh_token",
+                          "token", "id_token"))
+_QUERY_VALUE = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_NAMES)) + r")=[^&\s\"']*")
 _BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*")
 
 

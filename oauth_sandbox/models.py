@@ -3,8 +3,8 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
-from sqlalchemy import JSON, ForeignKey, String, Text, bindparam
-from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import clock
 from .extensions import db
@@ -68,21 +68,7 @@ def redirect_uri_matches(registered, requested):
     return all_but_port(req) == all_but_port(reg)
 
 
-class ClientChecks:
-    """How a client authenticates and what it may do: for the ORM row and the fast lane's row alike (both have
-    client_secret_hash, grant_types and status)."""
-
-    def check_client_secret(self, client_secret):
-        return token_matches(self.client_secret_hash, client_secret)
-
-    def check_grant_type(self, grant_type):
-        return grant_type in self.grant_types
-
-    def is_active(self):
-        return self.status == "active"
-
-
-class Client(db.Model, ClientChecks, ClientMixin):
+class Client(db.Model, ClientMixin):
     """An OAuth client registered for one dialect, with its hashed secret and redirect URIs."""
 
     __tablename__ = "clients"
@@ -111,6 +97,16 @@ class Client(db.Model, ClientChecks, ClientMixin):
 
     def get_client_id(self):
         return self.client_id
+
+    def check_client_secret(self, client_secret):
+        return token_matches(self.client_secret_hash, client_secret)
+
+    def check_grant_type(self, grant_type):
+        return grant_type in self.grant_types
+
+    def is_active(self):
+        """Whether the client may act and its tokens work (not pending review, rejected or disabled)."""
+        return self.status == "active"
 
     def get_default_redirect_uri(self):
         return self.redirect_uris[0] if len(self.redirect_uris) == 1 else None
@@ -166,8 +162,8 @@ class AuthorizationCode(db.Model, AuthorizationCodeMixin):
 
 
 class TokenLifetime:
-    """When a token stops working, and when its use is next recorded: for the ORM row and the fast lane's row alike
-    (both have issued_at, expires_in, revoked_at and last_used_at)."""
+    """When a token stops working, and when its use is next recorded: for the ORM row and the TokenRecord that
+    every bearer check reads (tokens.py) alike (both have issued_at, expires_in, revoked_at and last_used_at)."""
 
     def get_expires_at(self):
         return self.issued_at + self.expires_in
@@ -225,24 +221,9 @@ class Token(db.Model, TokenLifetime, TokenMixin):
         """Whether the refresh token has outlived `ttl_seconds` (its dialect's setting) on the sandbox clock."""
         return clock.now() >= self.issued_at + ttl_seconds
 
-    def touch(self):
-        """Record use now, when it is due."""
-        if self.is_use_due():
-            self.last_used_at = clock.now()
-            db.session.commit()
-
-    @classmethod
-    def by_access_token(cls, access_token):
-        """The token row for a presented access token string, or None (its client and user in the same query)."""
-        return db.session.scalar(TOKEN_BY_ACCESS_HASH, {"access_token_hash": hash_token(access_token)})
-
     @classmethod
     def by_refresh_token(cls, refresh_token, dialect):
         """The dialect's token row holding this refresh token, or None."""
         return db.session.scalar(db.select(cls).filter_by(refresh_token_hash=hash_token(refresh_token),
                                                           dialect=dialect))
 
-
-# Built once: constructing a select with loader options costs more than running it (every bearer request).
-TOKEN_BY_ACCESS_HASH = (db.select(Token).where(Token.access_token_hash == bindparam("access_token_hash"))
-                        .options(joinedload(Token.client), joinedload(Token.user)))

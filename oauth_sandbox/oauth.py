@@ -12,7 +12,12 @@ from authlib.oauth2.rfc6749 import (
     grants,
 )
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
-from authlib.oauth2.rfc6750 import BearerTokenGenerator, BearerTokenValidator, InvalidTokenError
+from authlib.oauth2.rfc6750 import (
+    BearerTokenGenerator,
+    BearerTokenValidator,
+    InsufficientScopeError,
+    InvalidTokenError,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import current_app, g, request
 from sqlalchemy import update
@@ -21,6 +26,7 @@ from . import clock
 from .extensions import db
 from .models import AuthorizationCode, Client, Token
 from .security import hash_token, new_token
+from .tokens import query_token, record_use
 
 REALM = "OAuth Sandbox"
 # How clients authenticate at every token, revocation and introspection endpoint here (RFC 6749 §2.3.1).
@@ -116,35 +122,18 @@ class SandboxAuthorizationServer(AuthorizationServer):
 
 def save_token(dialect, access_token, expires_in, *, user=None, client=None, authorization_code=None,
                refresh_token=None, scope="", token_type="Bearer", device_info=None, organization_id=None):
-    """Store an issued token as hashes (the one place every dialect's tokens are written) and commit."""
-    token = Token(**token_columns(
-        dialect, access_token, expires_in, user_id=user.id if user is not None else None,
+    """Store an issued token as hashes, never the tokens (the one place every dialect's tokens are written); commit."""
+    token = Token(
+        dialect=dialect, user_id=user.id if user is not None else None,
         client_id=client.id if client is not None else None,
         authorization_code_id=authorization_code.id if authorization_code is not None else None,
-        refresh_token=refresh_token, scope=scope, token_type=token_type, device_info=device_info,
-        organization_id=organization_id))
+        access_token_hash=hash_token(access_token),
+        refresh_token_hash=hash_token(refresh_token) if refresh_token else None,
+        token_type=token_type, scope=scope, issued_at=clock.now(), expires_in=expires_in, device_info=device_info,
+        organization_id=organization_id)
     db.session.add(token)
     db.session.commit()
     return token
-
-
-def token_columns(dialect, access_token, expires_in, *, user_id=None, client_id=None, authorization_code_id=None,
-                  refresh_token=None, scope="", token_type="Bearer", device_info=None, organization_id=None):
-    """The stored row of an issued token (also written by the fast lane): hashes, never the tokens."""
-    return {
-        "dialect": dialect,
-        "client_id": client_id,
-        "user_id": user_id,
-        "authorization_code_id": authorization_code_id,
-        "access_token_hash": hash_token(access_token),
-        "refresh_token_hash": hash_token(refresh_token) if refresh_token else None,
-        "token_type": token_type,
-        "scope": scope,
-        "issued_at": clock.now(),
-        "expires_in": expires_in,
-        "device_info": device_info,
-        "organization_id": organization_id,
-    }
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
@@ -245,28 +234,25 @@ def register_authorization_code_grant(server, grant_class=AuthorizationCodeGrant
 
 
 class SandboxBearerTokenValidator(BearerTokenValidator):
-    """Bearer tokens of one dialect, looked up by hash; says why a token is refused."""
+    """Bearer tokens of one dialect (tokens.query_token, judged by TokenRecord.refusal); says why one is refused."""
 
     def __init__(self, dialect):
         super().__init__(realm=REALM)
         self.dialect = dialect
 
     def authenticate_token(self, token_string):
-        token = Token.by_access_token(token_string)
-        return token if token is not None and token.dialect == self.dialect else None
+        return query_token(token_string)
 
     def validate_token(self, token, scopes, request):
-        """Authlib's checks, with `reason` (unknown, expired, revoked, …) kept on the error for dialects."""
-        if token is not None and token.client is not None and not token.client.is_active():
+        """The token must work for this dialect and hold `scopes`; `reason` is kept on the error for dialects."""
+        reason = "unknown" if token is None else token.refusal(self.dialect)
+        if reason is not None:
             error = InvalidTokenError(realm=self.realm)
-            error.reason = "client_disabled"  # a disabled or pending app's tokens stop working at once
+            error.reason = reason
             raise error
-        try:
-            super().validate_token(token, scopes, request)
-        except InvalidTokenError as error:
-            error.reason = "unknown" if token is None else "expired" if token.is_expired() else "revoked"
-            raise
-        token.touch()
+        if self.scope_insufficient(token.get_scope(), scopes):
+            raise InsufficientScopeError()
+        record_use(token)
         remember_token(token)
 
 

@@ -10,7 +10,8 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from oauth_sandbox import demo
-from oauth_sandbox.extensions import db, limiter
+from oauth_sandbox.extensions import db
+from oauth_sandbox.ratelimit import limiter
 
 PHP_CLIENT = {"client_id": "php-demo", "client_secret": "php-demo-secret"}
 PHP_REDIRECT_URI = "http://localhost:8000/callback"

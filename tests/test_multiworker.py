@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from helpers import PHP_CLIENT, make_app, query_of
-from samples import free_port, wait_for_port
 from oauth_sandbox.qa import journal
+from samples import free_port, wait_for_port
 
 ROOT = Path(__file__).parent.parent
 SECRET = "s" * 64

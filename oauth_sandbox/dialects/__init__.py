@@ -18,6 +18,9 @@ class Dialect:
     init_app: Callable = lambda app: None  # binds the dialect's OAuth servers to the app
     cors_resources: dict = field(default_factory=dict)
     load_demo: Callable = lambda: None  # adds the dialect's demo data (not committed)
+    # The names of the limit, remaining and reset headers on its rate-limited responses (None: not sent); None:
+    # X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset.
+    rate_limit_headers: tuple = None
 
 
 def load_dialects():

@@ -3,11 +3,10 @@
 from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 
 from ..errors import DialectError, json_object_body
-from ..extensions import csrf, limiter
-from ..fastlane import route as fast_route
+from ..extensions import csrf
 from ..oauth import (
     AuthorizationCodeGrant,
     PayloadRequest,
@@ -15,7 +14,7 @@ from ..oauth import (
     SandboxResourceProtector,
     register_authorization_code_grant,
 )
-from ..runtime import rate_limit
+from ..ratelimit import rate_limited
 from ..web.consent import authorization_endpoint
 from . import Dialect
 
@@ -125,31 +124,19 @@ def authorize():
 
 @bp.post("/token.php")
 @csrf.exempt
-@limiter.limit(rate_limit("PHP_TOKEN_RATE_LIMIT"))
+@rate_limited("PHP_TOKEN_RATE_LIMIT")
 def token():
     """Exchange a code for `{"access_token", "token_type": "Bearer", "expires_in": 3600}`."""
     return server.create_token_response(PayloadRequest(token_request_payload()))
 
 
 @bp.get("/userinfo.php")
-@limiter.limit(rate_limit("PHP_USERINFO_RATE_LIMIT"))
+@rate_limited("PHP_USERINFO_RATE_LIMIT")
 @require_token()
 def userinfo():
     """The token's user as `{"username", "email", "full_name"}`."""
-    return jsonify(userinfo_json(current_token.user))
-
-
-@fast_route("GET", r"/api/userinfo\.php", dialect="php", endpoint="php.userinfo", limit="PHP_USERINFO_RATE_LIMIT",
-            headers=[("Access-Control-Allow-Origin", "*")])  # CORS, as flask-cors sends it without an Origin
-def fast_userinfo(request):
-    """The fast lane's userinfo.php, for a live token."""
-    token = request.live_token("php")
-    return token and (200, userinfo_json(token))
-
-
-def userinfo_json(user):
-    """What userinfo.php says of a user (or of a fast-lane token row, which has the same fields)."""
-    return {"username": user.username, "email": user.email, "full_name": user.full_name}
+    token = current_token
+    return {"username": token.username, "email": token.email, "full_name": token.full_name}
 
 
 DIALECT = Dialect(

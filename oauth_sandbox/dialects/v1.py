@@ -7,11 +7,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import clock
 from ..errors import DialectError
-from ..extensions import csrf, db, limiter
-from ..fastlane import route as fast_route
+from ..extensions import csrf, db
 from ..models import Token, User
 from ..oauth import SandboxResourceProtector, save_token
-from ..runtime import rate_limit
+from ..ratelimit import rate_limited
 from ..security import password_matches
 from ..web.auth import current_user, login_required
 from ..web.forms import DeauthorizeForm
@@ -125,7 +124,7 @@ def oauth_without_slash():
 @bp.post("/oauth/index.php")
 @bp.post("/add/index.php")  # the path seed 004's trailing-slash note names
 @csrf.exempt
-@limiter.limit(rate_limit("V1_TOKEN_RATE_LIMIT"))
+@rate_limited("V1_TOKEN_RATE_LIMIT")
 def issue_token():
     """Generate an access token: `{"success": true, "data": {"access_token", "expiry"}}`."""
     username, password, device_info, debug_enabled = login_parameters()
@@ -156,17 +155,17 @@ def session_json(token):
             "last_used": token.last_used_at, "expiry": token.get_expires_at(), "current": token.id == current_token.id}
 
 
-def active_sessions(user):
+def active_sessions(user_id):
     """The user's v1 tokens that are neither expired nor deauthorized, newest first."""
-    tokens = db.session.scalars(db.select(Token).filter_by(dialect="v1", user_id=user.id, revoked_at=None)
+    tokens = db.session.scalars(db.select(Token).filter_by(dialect="v1", user_id=user_id, revoked_at=None)
                                 .order_by(Token.issued_at.desc(), Token.id.desc()))
     return [token for token in tokens if not token.is_expired()]
 
 
-def deauthorize_session(user, session_id):
+def deauthorize_session(user_id, session_id):
     """Revoke one of the user's device sessions; False if the user has no such live session."""
     token = db.session.get(Token, session_id)
-    if token is None or token.dialect != "v1" or token.user_id != user.id or token.is_revoked():
+    if token is None or token.dialect != "v1" or token.user_id != user_id or token.is_revoked():
         return False
     token.revoked_at = clock.now()
     db.session.commit()
@@ -174,40 +173,29 @@ def deauthorize_session(user, session_id):
 
 
 @bp.get("/user/")
-@limiter.limit(rate_limit("V1_API_RATE_LIMIT"))
+@rate_limited("V1_API_RATE_LIMIT")
 @require_token()
 def user_info():
     """The token's user: `{"success": true, "data": {"username", "email", "full_name"}}`."""
-    return user_json(current_token.user)
-
-
-@fast_route("GET", "/v1/user/", dialect="v1", endpoint="v1.user_info", limit="V1_API_RATE_LIMIT")
-def fast_user_info(request):
-    """The fast lane's /v1/user/, for a live token."""
-    token = request.live_token("v1")
-    return token and (200, user_json(token))
-
-
-def user_json(user):
-    """/v1/user/'s answer for a user (or for a fast-lane token row, which has the same fields)."""
-    return {"success": True, "data": {"username": user.username, "email": user.email, "full_name": user.full_name}}
+    token = current_token
+    return {"success": True, "data": {"username": token.username, "email": token.email, "full_name": token.full_name}}
 
 
 @bp.get("/sessions/")
-@limiter.limit(rate_limit("V1_API_RATE_LIMIT"))
+@rate_limited("V1_API_RATE_LIMIT")
 @require_token()
 def list_sessions():
     """The token user's live device sessions."""
-    return {"success": True, "data": [session_json(token) for token in active_sessions(current_token.user)]}
+    return {"success": True, "data": [session_json(token) for token in active_sessions(current_token.user_id)]}
 
 
 @bp.delete("/sessions/<int:session_id>/")
 @csrf.exempt
-@limiter.limit(rate_limit("V1_API_RATE_LIMIT"))
+@rate_limited("V1_API_RATE_LIMIT")
 @require_token()
 def delete_session(session_id):
     """Deauthorize one of the token user's device sessions (its token stops working at once)."""
-    if not deauthorize_session(current_token.user, session_id):
+    if not deauthorize_session(current_token.user_id, session_id):
         raise V1Error("session_not_found")
     return {"success": True, "data": {"id": session_id, "deauthorized": True}}
 
@@ -219,7 +207,7 @@ pages = Blueprint("v1_pages", __name__, url_prefix="/account/devices")
 @login_required
 def my_devices():
     """The logged-in user's device sessions with a Deauthorize button each."""
-    return render_template("v1/devices.html", sessions=active_sessions(current_user()), form=DeauthorizeForm())
+    return render_template("v1/devices.html", sessions=active_sessions(current_user().id), form=DeauthorizeForm())
 
 
 @pages.post("/<int:session_id>/deauthorize")
@@ -227,7 +215,7 @@ def my_devices():
 def deauthorize_device(session_id):
     """Deauthorize one device session from the page."""
     if DeauthorizeForm().validate_on_submit():
-        if deauthorize_session(current_user(), session_id):
+        if deauthorize_session(current_user().id, session_id):
             flash("Device session deauthorized: its token no longer works.")
         else:
             flash("That device session no longer exists.")

@@ -10,7 +10,8 @@ from .. import clock
 from ..errors import DialectError, find_owner
 from ..extensions import csrf, db
 from ..models import Client, Token, User
-from ..runtime import put_setting, set_clock_offset, setting
+from ..settings import put_setting, set_clock_offset, setting
+from ..tokens import query_token
 from . import journal
 from .faults import INJECTABLE_STATUSES, add_fault, clear_faults
 from .fixtures import FixtureError, reset_all
@@ -124,7 +125,7 @@ def expire_tokens():
     data = body()
     condition = None
     if isinstance(data.get("token"), str):
-        found = Token.by_access_token(data["token"])
+        found = query_token(data["token"])
         condition = Token.id == (found.id if found else -1)
     elif isinstance(data.get("client_id"), str):
         client = db.session.scalar(db.select(Client).filter_by(client_id=data["client_id"]))

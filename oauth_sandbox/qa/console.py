@@ -6,7 +6,7 @@ from wtforms import PasswordField, SubmitField
 from .. import clock
 from ..errors import DialectError
 from ..extensions import db
-from ..runtime import set_clock_offset
+from ..settings import set_clock_offset
 from . import journal
 from .admin import fault_from, get_rate_limits, is_admin_token
 from .faults import add_fault, clear_faults

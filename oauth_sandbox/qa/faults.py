@@ -2,12 +2,12 @@
 import random
 import time
 
-from flask import g, request
+from flask import request
 from sqlalchemy import update
 
 from ..errors import dialect_owner
 from ..extensions import db
-from ..runtime import put_setting, setting
+from ..settings import put_setting, setting
 from .models import Fault
 
 INJECTABLE_STATUSES = (429, 500, 503)
@@ -32,7 +32,7 @@ def matching_fault():
 
 
 def inject():
-    """before_request: on a dialect path with faults configured, wait and/or answer the injected error."""
+    """On a dialect path, when faults are configured, wait and/or answer the injected error (request envelope)."""
     if not setting("faults_active"):
         return None
     owner = dialect_owner()
@@ -48,7 +48,7 @@ def inject():
     if fault.status:
         error = owner[1].from_http_status(fault.status, f"Injected fault: HTTP {fault.status}")
         if fault.status in (429, 503):
-            error.headers["Retry-After"] = g.retry_after = str(fault.retry_after)
+            error.headers["Retry-After"] = str(fault.retry_after)
         raise error
     return None
 

@@ -17,16 +17,13 @@ from flask import current_app, g, has_request_context, request
 from sqlalchemy import delete, func
 from sqlalchemy.exc import OperationalError
 
-from ..database import writer_lock
-from ..errors import dialect_owner, first_line
+from ..errors import first_line
 from ..extensions import db
-from ..logs import redact
+from ..logs import SECRET_NAMES, redact
 from .models import JournalEntry
 
 log = logging.getLogger(__name__)
 
-SECRET_KEYS = {"password", "client_secret", "code", "code_verifier", "access_token", "refresh_token", "token",
-               "id_token"}
 BODY_LIMIT = 4096
 BATCH_SIZE = 100  # a full buffer is written on the next tick, whatever the interval
 TICK_SECONDS = 0.05  # how often the background thread looks for a buffer that is due
@@ -36,7 +33,7 @@ JOURNAL_INSERT = JournalEntry.__table__.insert()
 def redact_value(value):
     """A JSON-like value with every secret field replaced, at any depth."""
     if isinstance(value, dict):
-        return {key: "[REDACTED]" if key.lower() in SECRET_KEYS else redact_value(item) for key, item in value.items()}
+        return {key: "[REDACTED]" if key.lower() in SECRET_NAMES else redact_value(item) for key, item in value.items()}
     if isinstance(value, list):
         return [redact_value(item) for item in value]
     return value
@@ -65,7 +62,10 @@ def redacted_body_text(data):
 
 
 def redacted_response_body(response):
-    """The response body as recorded: JSON with secrets (and JWTs) redacted."""
+    """The response body as recorded: JSON with secrets (and JWTs) redacted; the value the view made it from, when
+    it was made by Flask's JSON provider (envelope.JournaledJSONProvider), else the body parsed."""
+    if hasattr(response, "json_value"):
+        return redacted_json(response.json_value)
     if response.is_streamed or not response.is_json:
         return ""
     try:
@@ -88,37 +88,25 @@ def caller():
     """(client id, username) of the request, as far as it tells."""
     token = g.get("request_token")
     if token is not None:
-        return (token.client.client_id if token.client else None), (token.user.username if token.user else None)
+        return token.client_id, token.username
     basic = request.authorization.username if request.authorization and request.authorization.type == "basic" else None
-    return caller_named(request.form, request.args, basic)
-
-
-def caller_named(form, args, basic_username):
-    """(client id, username) a request names: HTTP Basic's user, else a client_id field; a username field."""
-    client_id = basic_username if basic_username is not None else form.get("client_id") or args.get("client_id")
+    form, args = request.form, request.args
+    client_id = basic if basic is not None else form.get("client_id") or args.get("client_id")
     return client_id, form.get("username") or args.get("username")
 
 
-def start_timer():
-    """before_request: note when the request began."""
-    g.journal_started = time.perf_counter()
-
-
-def record(response):
-    """after_request: journal a dialect request; a failure to record never fails the request."""
-    owner = dialect_owner()
-    if owner is None or owner[0] == "sandbox" or not current_app.config["JOURNAL_ENABLED"]:
-        return response
+def record(response, dialect):
+    """Journal this request to `dialect`'s endpoint (request envelope); a failure to record never fails it."""
+    if not current_app.config["JOURNAL_ENABLED"]:
+        return
     try:
         client_id, username = caller()
-        add_entry(current_app._get_current_object(), dialect=owner[0], method=request.method, path=request.path,
+        add_entry(current_app._get_current_object(), dialect=dialect, method=request.method, path=request.path,
                   query=redacted_query(request.query_string), status=response.status_code, client_id=client_id,
-                  username=username,
-                  latency_ms=(time.perf_counter() - g.get("journal_started", time.perf_counter())) * 1000,
+                  username=username, latency_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
                   request_body=redacted_request_body(), response_body=redacted_response_body(response))
     except Exception:  # noqa: BLE001 - the journal is an observer
         log.exception("could not journal %s %s", request.method, request.path)
-    return response
 
 
 def add_entry(app, **entry):
@@ -161,7 +149,7 @@ class Writer:
             if not rows:
                 return
             try:
-                with self.app.app_context(), writer_lock(self.app), db.engine.begin() as connection:
+                with self.app.app_context(), db.engine.begin() as connection:
                     connection.execute(JOURNAL_INSERT, rows)
                     newest = connection.scalar(db.select(func.max(JournalEntry.id)))
                     limit = self.app.config["JOURNAL_MAX_ENTRIES"]

@@ -4,9 +4,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import User
-from ..runtime import rate_limit
+from ..ratelimit import rate_limited
 from .forms import LoginForm, LogoutForm
 
 bp = Blueprint("auth", __name__)
@@ -44,7 +44,7 @@ def login_required(view):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(rate_limit("LOGIN_RATE_LIMIT"), methods=["POST"])
+@rate_limited("LOGIN_RATE_LIMIT", methods=["POST"])
 def login():
     """Show the login form; on valid credentials start a fresh session and follow a local `next`."""
     form = LoginForm()

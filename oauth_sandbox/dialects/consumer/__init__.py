@@ -46,10 +46,9 @@ def load_demo_data():
 
 
 def init_app(app):
-    """Operations answer where no route does; consumer responses carry Fusio's rate-limit headers."""
+    """Operations answer where no route does."""
     register_dynamic_owner("consumer", ConsumerError, operations.is_operation_path)
     app.before_request(operations.dispatch_operation)
-    app.after_request(operations.use_fusio_rate_limit_headers)
 
 
 DIALECT = Dialect(
@@ -71,4 +70,5 @@ DIALECT = Dialect(
     front_template="front/consumer.html",
     init_app=init_app,
     load_demo=load_demo_data,
+    rate_limit_headers=("RateLimit-Limit", "RateLimit-Remaining", None),  # Fusio's names, and no reset
 )

@@ -6,17 +6,12 @@ import re
 from flask import Blueprint, jsonify, request
 
 from ...errors import DialectError, json_object_body
-from ...extensions import csrf, db, limiter
-from ...fastlane import ClientRow
-from ...fastlane import route as fast_route
+from ...extensions import csrf, db
 from ...models import User
-from ...oauth import token_columns
-from ...runtime import parse, rate_limit
+from ...ratelimit import rate_limited
 from ...security import password_matches
-from .models import allowed_scopes, find_app, valid_scopes
-from .tokens import DIALECT, IssuedToken, TokenOwner, TokenRefused, issue_token, mint_token_pair, refresh_token_grant
-
-FUSIO_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", None)  # Fusio's names, and no reset
+from .models import find_app, valid_scopes
+from .tokens import TokenRefused, issue_token, refresh_token_grant
 
 bp = Blueprint("consumer", __name__)
 
@@ -98,7 +93,7 @@ def token_response(**fields):
 
 @bp.post("/consumer/login")
 @csrf.exempt
-@limiter.limit(rate_limit("CONSUMER_RATE_LIMIT"))
+@rate_limited("CONSUMER_RATE_LIMIT")
 def login():
     """`{"username", "password", "scopes"?}` → `{"token", "expires_in", "refresh_token", "scope"}`."""
     data = json_body()
@@ -120,7 +115,7 @@ def login():
 
 @bp.put("/consumer/login")
 @csrf.exempt
-@limiter.limit(rate_limit("CONSUMER_RATE_LIMIT"))
+@rate_limited("CONSUMER_RATE_LIMIT")
 def refresh_login():
     """`{"refresh_token"}` → a new token pair; the old one stops working."""
     refresh_token = json_body().get("refresh_token")
@@ -168,7 +163,7 @@ def client_credentials_grant(credentials):
 
 @bp.post("/authorization/token")
 @csrf.exempt
-@limiter.limit(rate_limit("CONSUMER_RATE_LIMIT"))
+@rate_limited("CONSUMER_RATE_LIMIT")
 def token():
     """client_credentials and refresh_token grants, answered as Fusio's token controller does."""
     grant_type = request.form.get("grant_type")
@@ -193,43 +188,3 @@ def token_endpoint_body(issued):
     """What /authorization/token answers for an issued token."""
     return {"access_token": issued.access_token, "token_type": "bearer", "expires_in": issued.expires_in,
             "refresh_token": issued.refresh_token, "scope": ",".join(issued.scopes)}
-
-
-APP_AND_OWNER_SQL = (
-    "SELECT c.id, c.status, c.client_secret_hash, c.scope, u.id, u.username, u.email, r.scopes FROM clients c"
-    " JOIN users u ON u.id = c.owner_id JOIN consumer_user_roles ur ON ur.user_id = u.id"
-    " JOIN consumer_roles r ON r.id = ur.role_id WHERE c.client_id = ? AND c.dialect = 'consumer'")
-
-
-@fast_route("POST", "/authorization/token", dialect="consumer", endpoint="consumer.token",
-            limit="CONSUMER_RATE_LIMIT", headers=[("Cache-Control", "no-store")], limit_headers=FUSIO_LIMIT_HEADERS)
-def fast_client_credentials(request):
-    """The fast lane's client_credentials grant for an active app's key and secret, its owner holding a role.
-
-    A user's name and password (a slow hash by design), a refresh, and every refusal are Flask's.
-    """
-    form = request.form
-    if form is None or set(form) - {"grant_type", "scope"} or form.get("grant_type") != "client_credentials":
-        return None
-    credentials = basic_credentials(request.environ.get("HTTP_AUTHORIZATION", ""))
-    found = credentials and request.rows(APP_AND_OWNER_SQL, credentials[0])
-    if not found:
-        return None
-    client_pk, status, secret_hash, app_scope, user_id, username, email, role_scopes = found[0]
-    client = ClientRow(secret_hash, status)
-    if not client.is_active() or not client.check_client_secret(credentials[1]):
-        return None
-    scopes = allowed_scopes(list(parse(role_scopes)), form.get("scope"), app_scope)
-    if not scopes:
-        return None
-
-    def issue():
-        config = request.app.config
-        ttl = config["CONSUMER_TOKEN_TTL_SECONDS"]
-        owner = TokenOwner(user_id, username, email)
-        access_token, refresh_token = mint_token_pair(request.url_root(), owner, ttl, config)
-        request.insert("tokens", token_columns(DIALECT, access_token, ttl, user_id=user_id, client_id=client_pk,
-                                               refresh_token=refresh_token, scope=",".join(scopes),
-                                               token_type="bearer"))
-        return 200, token_endpoint_body(IssuedToken(access_token, ttl, refresh_token, scopes))
-    return issue

@@ -89,13 +89,9 @@ def parse_scopes(value):
 
 def valid_scopes(user, requested=None, app=None):
     """Fusio's rule: the requested scopes (all of the user's when none) that the user and app both hold."""
-    return allowed_scopes(scopes_of(user), requested, app.scope if app is not None else None)
-
-
-def allowed_scopes(held, requested, app_scope):
-    """valid_scopes of a user holding `held` through an app granted `app_scope` (None: no app)."""
+    held = scopes_of(user)
     wanted = parse_scopes(requested) or held
-    allowed = set(held) & (set(app_scope.split()) if app_scope is not None else set(held))
+    allowed = set(held) & (set(app.scope.split()) if app is not None else set(held))
     return [scope for scope in wanted if scope in allowed]
 
 

@@ -4,7 +4,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import jwt
 from flask import current_app, request
@@ -12,9 +11,10 @@ from flask import current_app, request
 from ... import clock
 from ...models import Token
 from ...oauth import remember_token, retire_token, save_token
+from ...tokens import query_token
 from .models import scopes_of
 
-DIALECT = "consumer"
+NAME = "consumer"  # the dialect's name, on its tokens
 
 
 class TokenRefused(Exception):
@@ -29,14 +29,6 @@ class IssuedToken:
     expires_in: int
     refresh_token: str
     scopes: list
-
-
-class TokenOwner(NamedTuple):
-    """What a token says of its user (the fast lane's stand-in for a User)."""
-
-    id: int
-    username: str
-    email: str
 
 
 def jwt_secret(config=None):
@@ -59,13 +51,13 @@ def issue_token(user, scopes, app=None):
     """A new JWT access token and refresh token for `user` holding `scopes` (already validated)."""
     ttl = current_app.config["CONSUMER_TOKEN_TTL_SECONDS"]
     access_token, refresh_token = mint_token_pair(request.url_root.rstrip("/"), user, ttl, current_app.config)
-    save_token(DIALECT, access_token, ttl, user=user, client=app, refresh_token=refresh_token,
+    save_token(NAME, access_token, ttl, user=user, client=app, refresh_token=refresh_token,
                scope=",".join(scopes), token_type="bearer")
     return IssuedToken(access_token, ttl, refresh_token, scopes)
 
 
 def mint_token_pair(issuer, user, ttl, config):
-    """(JWT access token with Fusio's claims, refresh token) for `user` (anything with id, username, email)."""
+    """(JWT access token with Fusio's claims, refresh token) for `user`."""
     now = clock.now()
     claims = {
         "iss": issuer,
@@ -82,7 +74,7 @@ def mint_token_pair(issuer, user, ttl, config):
 
 def refresh_token_grant(refresh_token):
     """Rotate a refresh token: the old pair stops working, the user's current scopes bound the new one."""
-    token = Token.by_refresh_token(refresh_token, DIALECT)
+    token = Token.by_refresh_token(refresh_token, NAME)
     if token is None or token.is_revoked():
         raise TokenRefused("Invalid refresh token")
     if token.is_refresh_expired(current_app.config["CONSUMER_REFRESH_TTL_SECONDS"]):
@@ -103,8 +95,8 @@ def authenticate_bearer(authorization):
     if not access_token:
         raise TokenRefused("No authorization token was provided")
     check_jwt(access_token, current_app.config)
-    token = Token.by_access_token(access_token)
-    if token is None or token.dialect != DIALECT or token.is_revoked() or token.is_expired():
+    token = query_token(access_token)
+    if token is None or token.refusal(NAME) is not None:
         raise TokenRefused("Invalid access token")
     remember_token(token)
     return token

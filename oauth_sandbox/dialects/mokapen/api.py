@@ -1,23 +1,17 @@
 """Mokapen's endpoints: /oauth/* on the shared engine, and the organization-scoped /api/v1/{org_id}/… API."""
-import functools
-import json
-from typing import NamedTuple, Optional
-
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from flask import Blueprint, jsonify, request, url_for
 from wtforms import SelectField
 
 from ...errors import json_object_body
-from ...extensions import csrf, db, limiter
-from ...fastlane import ClientRow
-from ...fastlane import route as fast_route
-from ...oauth import SandboxResourceProtector, token_columns
-from ...runtime import parse, rate_limit
+from ...extensions import csrf, db
+from ...oauth import SandboxResourceProtector
+from ...ratelimit import rate_limited
 from ...web.consent import authorization_endpoint
 from ...web.forms import ConsentForm
-from .keys import jwks, mint_access_token
+from .keys import jwks
 from .models import SCOPES, Contact, Task, organizations_of
-from .oauth import DIALECT, MokapenError, mokapen_error_for, server, token_fields
+from .oauth import MokapenError, mokapen_error_for, server
 
 bp = Blueprint("mokapen", __name__)
 require_token = SandboxResourceProtector("mokapen", mokapen_error_for)
@@ -44,66 +38,15 @@ def authorize():
 
 @bp.post("/oauth/token")
 @csrf.exempt
-@limiter.limit(rate_limit("MOKAPEN_TOKEN_RATE_LIMIT"))
+@rate_limited("MOKAPEN_TOKEN_RATE_LIMIT")
 def token():
     """authorization_code, refresh_token and client_credentials (with organization_id)."""
     return server.create_token_response()
 
 
-PRIVATE_APP_SQL = (
-    "SELECT c.id, c.client_secret_hash, c.status, c.grant_types, c.scope, a.organization_id, o.name,"
-    " a.dedicated_user_id, m.user_id FROM clients c JOIN mokapen_applications a ON a.client_pk = c.id"
-    " JOIN mokapen_organizations o ON o.id = a.organization_id LEFT JOIN mokapen_memberships m"
-    " ON m.organization_id = a.organization_id AND m.user_id = a.dedicated_user_id"
-    " WHERE c.client_id = ? AND c.dialect = 'mokapen'")
-CLIENT_CREDENTIALS_FIELDS = {"grant_type", "client_id", "client_secret", "organization_id", "scope"}
-
-
-class Ids(NamedTuple):
-    """A client, user or organization as a token needs it."""
-
-    id: Optional[int] = None
-    client_id: Optional[str] = None
-    name: Optional[str] = None
-
-
-@fast_route("POST", "/oauth/token", dialect="mokapen", endpoint="mokapen.token", limit="MOKAPEN_TOKEN_RATE_LIMIT",
-            headers=[("Cache-Control", "no-store"), ("Pragma", "no-cache")], reads_authorization=False,
-            serialize=json.dumps)  # as Authlib writes it
-def fast_client_credentials(request):
-    """The fast lane's client_credentials grant (secret in the body, as seed 000 sends it) of an active private app
-    whose dedicated user is a member of its organization. HTTP Basic, every other grant and every refusal are
-    Flask's (Authlib's)."""
-    form = request.form
-    if (form is None or set(form) - CLIENT_CREDENTIALS_FIELDS or form.get("grant_type") != "client_credentials"
-            or not form.get("client_secret")):
-        return None
-    found = request.rows(PRIVATE_APP_SQL, form.get("client_id", ""))
-    if not found:
-        return None
-    client_pk, secret_hash, status, grant_types, app_scope, org_id, org_name, user_id, member_id = found[0]
-    client = ClientRow(secret_hash, status, tuple(parse(grant_types)))
-    requested = form.get("scope") or ""
-    if (not client.is_active() or not client.check_client_secret(form["client_secret"])
-            or not client.check_grant_type("client_credentials") or not set(requested.split()) <= set(app_scope.split())
-            or str(org_id) != form.get("organization_id") or user_id is None or member_id is None):
-        return None
-
-    def issue():
-        expires_in = request.app.config[server.ttl_setting]
-        scope = requested or app_scope
-        organization = Ids(id=org_id, name=org_name)
-        access_token = mint_access_token(Ids(client_id=form["client_id"]), Ids(id=user_id), scope.split(),
-                                         organization, expires_in, request.app)
-        request.insert("tokens", token_columns(DIALECT, access_token, expires_in, user_id=user_id,
-                                               client_id=client_pk, scope=scope, organization_id=org_id))
-        return 200, server.sent_fields(token_fields(expires_in, access_token, None, organization, scope))
-    return issue
-
-
 @bp.post("/oauth/revoke")
 @csrf.exempt
-@limiter.limit(rate_limit("MOKAPEN_TOKEN_RATE_LIMIT"))
+@rate_limited("MOKAPEN_TOKEN_RATE_LIMIT")
 def revoke():
     """RFC 7009 token revocation."""
     return server.create_endpoint_response("revocation")
@@ -111,7 +54,7 @@ def revoke():
 
 @bp.post("/oauth/introspect")
 @csrf.exempt
-@limiter.limit(rate_limit("MOKAPEN_TOKEN_RATE_LIMIT"))
+@rate_limited("MOKAPEN_TOKEN_RATE_LIMIT")
 def introspect():
     """RFC 7662 token introspection."""
     return server.create_endpoint_response("introspection")
@@ -122,15 +65,6 @@ def introspect():
 def jwks_document():
     """The public key that verifies access tokens."""
     return jwks()
-
-
-@fast_route("GET", "/oauth/jwks", dialect="mokapen", endpoint="mokapen.jwks_document",
-            reads_authorization=False, constant=True)
-@fast_route("GET", r"/\.well-known/jwks\.json", dialect="mokapen", endpoint="mokapen.jwks_document",
-            reads_authorization=False, constant=True)
-def fast_jwks(request):
-    """The fast lane's JWKS (a request with a query string is Flask's: the journal records its client_id)."""
-    return None if request.environ.get("QUERY_STRING") else (200, jwks(request.app))
 
 
 @bp.get("/.well-known/oauth-authorization-server")
@@ -178,32 +112,6 @@ def as_json(item, fields):
     return {"id": item.id, **{name: getattr(item, name) for name in fields}}
 
 
-@fast_route("GET", r"/api/v1/(?P<org_id>[1-9][0-9]*)/(?P<resource>contacts|tasks)", dialect="mokapen",
-            endpoint="mokapen.collection", limit="MOKAPEN_API_RATE_LIMIT")
-def fast_collection(request):
-    """The fast lane's list of an organization's items, for a live token of that organization with the scope."""
-    resource, org_id = request.view_args["resource"], int(request.view_args["org_id"])
-    if request.environ.get("HTTP_ACCEPT") not in ("application/json", "*/*"):
-        return None  # what else is acceptable is Flask's to judge
-    token = request.live_token("mokapen")
-    if token is None or f"{resource}.read" not in token.scope.split() or token.organization_id != org_id:
-        return None
-    sql, columns = collection_query(resource)
-    # Values as the ORM gives them (SQLite stores a boolean as 0 or 1).
-    return 200, {"data": [{name: convert(value) for (name, convert), value in zip(columns, row, strict=True)}
-                          for row in request.rows(sql, org_id)]}
-
-
-@functools.cache
-def collection_query(resource):
-    """(SQL listing an organization's items, [(column, its Python type)]) for the fast lane."""
-    model, fields, _ = RESOURCES[resource]
-    columns = [model.__table__.c[name] for name in ("id", *fields)]
-    sql = (f"SELECT {', '.join(column.name for column in columns)} FROM {model.__tablename__} "
-           "WHERE organization_id = ? ORDER BY id")
-    return sql, [(column.name, column.type.python_type) for column in columns]
-
-
 def request_fields(fields, required):
     """The writable fields of a JSON body; `required` must be among them on create."""
     body = json_object_body(lambda message: MokapenError("invalid_request", message))
@@ -222,7 +130,7 @@ def find_item(model, org_id, item_id):
 
 @bp.route("/api/v1/<int:org_id>/<any(contacts, tasks):resource>", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.limit(rate_limit("MOKAPEN_API_RATE_LIMIT"))
+@rate_limited("MOKAPEN_API_RATE_LIMIT")
 def collection(org_id, resource):
     """List the organization's items, or create one."""
     model, fields, required = RESOURCES[resource]
@@ -239,7 +147,7 @@ def collection(org_id, resource):
 @bp.route("/api/v1/<int:org_id>/<any(contacts, tasks):resource>/<int:item_id>",
           methods=["GET", "PUT", "PATCH", "DELETE"])
 @csrf.exempt
-@limiter.limit(rate_limit("MOKAPEN_API_RATE_LIMIT"))
+@rate_limited("MOKAPEN_API_RATE_LIMIT")
 def item(org_id, resource, item_id):
     """Read, update or delete one item."""
     model, fields, required = RESOURCES[resource]

@@ -4,7 +4,6 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
 
-from ... import clock
 from ...errors import DialectError
 from ...extensions import db
 from ...models import Token
@@ -16,10 +15,11 @@ from ...oauth import (
     register_authorization_code_grant,
     retire_token,
 )
+from ...tokens import query_token, revoke
 from .keys import mint_access_token
 from .models import Organization, application_of, membership, organizations_of
 
-DIALECT = "mokapen"
+NAME = "mokapen"  # the dialect's name, on its tokens
 MIN_STATE_LENGTH = 16
 
 
@@ -137,7 +137,7 @@ class MokapenRefreshTokenGrant(MokapenTokenMixin, grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token):
-        token = Token.by_refresh_token(refresh_token, DIALECT)
+        token = Token.by_refresh_token(refresh_token, NAME)
         ttl = current_app.config["MOKAPEN_REFRESH_TOKEN_TTL_SECONDS"]
         if token is None or token.is_revoked() or token.is_refresh_expired(ttl):
             return None
@@ -194,8 +194,8 @@ class MokapenClientCredentialsGrant(MokapenTokenMixin, grants.ClientCredentialsG
 
 def find_token(token_string):
     """A mokapen token, by its access or its refresh token (Authlib checks it is the client's)."""
-    token = Token.by_access_token(token_string) or Token.by_refresh_token(token_string, DIALECT)
-    return token if token is not None and token.dialect == DIALECT else None
+    token = query_token(token_string) or query_token(refresh_token=token_string)
+    return token if token is not None and token.dialect == NAME else None
 
 
 class MokapenRevocationEndpoint(RevocationEndpoint):
@@ -207,8 +207,7 @@ class MokapenRevocationEndpoint(RevocationEndpoint):
         return find_token(token_string)
 
     def revoke_token(self, token, request):
-        token.revoked_at = clock.now()
-        db.session.commit()
+        revoke(token)
 
 
 class MokapenIntrospectionEndpoint(IntrospectionEndpoint):
@@ -223,14 +222,14 @@ class MokapenIntrospectionEndpoint(IntrospectionEndpoint):
         return token.check_client(client)
 
     def introspect_token(self, token):
-        if token.is_revoked() or token.is_expired() or not token.client.is_active():
+        if token.refusal(NAME) is not None:
             return {"active": False}
-        return {"active": True, "client_id": token.client.client_id, "token_type": "Bearer",
+        return {"active": True, "client_id": token.client_id, "token_type": "Bearer",
                 "scope": token.scope, "sub": str(token.user_id or ""), "exp": token.get_expires_at(),
                 "iat": token.issued_at, "organization_id": token.organization_id}
 
 
-server = SandboxAuthorizationServer(DIALECT, ("mokapen_at_", "def50200"), "MOKAPEN_ACCESS_TOKEN_TTL_SECONDS",
+server = SandboxAuthorizationServer(NAME, ("mokapen_at_", "def50200"), "MOKAPEN_ACCESS_TOKEN_TTL_SECONDS",
                                     mokapen_error_for, omit_from_response=("scope",))
 register_authorization_code_grant(server, MokapenAuthorizationCodeGrant)
 server.register_grant(MokapenRefreshTokenGrant)

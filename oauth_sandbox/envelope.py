@@ -1,0 +1,81 @@
+"""The request envelope: what every request does besides its view, from one before/after pair, in this order.
+
+Before the view:
+1. note when the request began (the journal's latency);
+2. the shared settings, re-read only when their version changed (and the clock adopted from them);
+3. an injected fault for this path, when any are configured (a flag in the settings says whether);
+4. the route's rate limit, counted once (the limit its view declared with `ratelimit.rate_limited`; Fusio's
+   operations, which have no route, are counted by their dispatcher).
+After it:
+5. the rate-limit headers, under the names the path's dialect uses, and `Retry-After` on the 429 of a limit;
+6. the security headers every page and API response carries;
+7. the journal entry of a dialect request, from the JSON the view returned;
+8. in production, the scheduled purge of dead codes and tokens.
+CORS is flask-cors's, for the paths the dialects open to browsers (`Dialect.cors_resources`): it also answers
+preflight requests and the error handlers' responses.
+"""
+import time
+
+from flask import current_app, g, request
+from flask.json.provider import DefaultJSONProvider
+
+from . import housekeeping, settings
+from .dialects import DIALECTS
+from .errors import dialect_owner
+from .qa import faults, journal
+from .ratelimit import count_request, route_limit
+from .security import SECURITY_HEADERS
+
+X_RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+LIMIT_HEADERS = {dialect.name: dialect.rate_limit_headers for dialect in DIALECTS}
+
+
+class JournaledJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, in the documents' key order, keeping on each response the value it was made from (the
+    journal records that, rather than parsing the body again)."""
+
+    sort_keys = False  # "success" before "data", as the documents show
+
+    def response(self, *args, **kwargs):
+        response = super().response(*args, **kwargs)
+        response.json_value = (args[0] if len(args) == 1 else args) if args else kwargs
+        return response
+
+
+def init_app(app):
+    """Wire the envelope into the app, and the JSON provider whose values the journal records."""
+    app.json = JournaledJSONProvider(app)
+    app.before_request(before_request)
+    app.after_request(after_request)
+
+
+def before_request():
+    """Steps 1–4."""
+    g.started = time.perf_counter()
+    settings.load()
+    faults.inject()
+    if request.endpoint is not None:
+        count_request(route_limit(request.endpoint), request.endpoint)
+
+
+def after_request(response):
+    """Steps 5–8."""
+    owner = dialect_owner()
+    state = g.get("rate_limit")
+    if state is not None and current_app.config["RATELIMIT_HEADERS_ENABLED"]:
+        names = LIMIT_HEADERS.get(owner[0]) if owner else None
+        values = (state.amount, state.remaining, state.reset_at)
+        for name, value in zip(names or X_RATE_LIMIT_HEADERS, values, strict=True):
+            if name:
+                response.headers[name] = str(value)
+        if state.exceeded and response.status_code == 429:
+            response.headers.setdefault("Retry-After", str(max(int(state.reset_at - time.time()), 1)))
+    headers = response.headers
+    for name, value in SECURITY_HEADERS:
+        if name not in headers:
+            headers[name] = value
+    if owner is not None and owner[0] != "sandbox":
+        journal.record(response, owner[0])
+    if current_app.config["SANDBOX_PROFILE"] == "production":
+        housekeeping.purge_on_schedule()
+    return response

@@ -1,0 +1,125 @@
+"""Rate limits: a route declares the limit setting it is counted against; each request is counted once.
+
+flask-limiter owns the storage (RATELIMIT_STORAGE_URI: `sandbox-memory://` by default, `redis://…` for several
+workers), its `limits` strategy and the in-memory fallback used while Redis is unreachable. Its own request hooks
+are not installed: they resolve every limit twice per request and cost more than the rest of a request does
+(measured: 100–190 µs on a bare route). Instead the request envelope calls `count_request` once, with the limit the
+route declared (`rate_limited`), keyed as flask-limiter keys it (prefix, client address, endpoint).
+"""
+import logging
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Optional
+
+from flask import current_app, g, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse_many
+from werkzeug.exceptions import TooManyRequests
+
+from . import limits_storage  # noqa: F401 - registers sandbox-memory://, the default storage
+from .settings import limit_text
+
+log = logging.getLogger(__name__)
+MAX_RECOVERY_WAIT = 32  # seconds between looks at a storage that stopped answering, at the most
+
+
+@dataclass(frozen=True)
+class RouteLimit:
+    """The limit setting a route is counted against, and the methods counted (None: all)."""
+
+    setting: str
+    methods: Optional[frozenset] = None
+
+
+def rate_limited(setting, methods=None):
+    """Declare that a view is counted against the rate limit called `setting` (only for `methods`, if given)."""
+    def declare(view):
+        view.rate_limit = RouteLimit(setting, frozenset(methods) if methods else None)
+        return view
+    return declare
+
+
+@dataclass(frozen=True)
+class LimitState:
+    """A request's count against its limit, for the response's headers."""
+
+    amount: int
+    remaining: int
+    reset_at: int  # unix time the window ends
+    exceeded: bool
+
+
+class RequestLimiter(Limiter):
+    """flask-limiter's storage, strategy and fallback, counted once per request by `count_request`."""
+
+    def init_app(self, app):
+        """Configure storage and strategy from the app's RATELIMIT_* settings, without flask-limiter's hooks."""
+        app.extensions.setdefault("limiter", set()).add(self)  # flask-limiter hooks only into an app it has not seen
+        super().init_app(app)
+        self.next_recovery_check, self.recovery_wait = 0.0, 1
+
+    def hit(self, item, *key):
+        """Count one request against `item`; (allowed, window stats). Falls back to memory while storage is down."""
+        self.look_for_recovery()
+        strategy = self.limiter
+        try:
+            return strategy.hit(item, *key), strategy.get_window_stats(item, *key)
+        except Exception:  # noqa: BLE001 - whatever the storage's client raises when its server is gone
+            if self._storage_dead or not self._in_memory_fallback_enabled:
+                raise
+            log.warning("Rate limit storage unreachable - falling back to in-memory storage")
+            self._storage_dead = True
+            self.next_recovery_check, self.recovery_wait = time.monotonic() + 1, 1
+            return self.hit(item, *key)
+
+    def look_for_recovery(self):
+        """While counting in memory, ask the storage again after 1, 2, 4… up to 32 seconds."""
+        if not self._storage_dead or time.monotonic() < self.next_recovery_check:
+            return
+        try:
+            recovered = self.storage.check()
+        except Exception:  # noqa: BLE001 - still down
+            recovered = False
+        if recovered:
+            log.info("Rate limit storage recovered")
+            self._storage_dead = False
+        else:
+            self.recovery_wait = min(self.recovery_wait * 2, MAX_RECOVERY_WAIT)
+            self.next_recovery_check = time.monotonic() + self.recovery_wait
+
+
+limiter = RequestLimiter(key_func=get_remote_address)
+
+
+@lru_cache(maxsize=256)
+def parse_limits(text):
+    """A limit string (flask-limiter syntax, e.g. "10 per minute; 100 per hour") as `limits` items."""
+    return tuple(parse_many(text))
+
+
+def route_limit(endpoint):
+    """The RouteLimit the view at `endpoint` declared, or None (asked once per endpoint)."""
+    limits = current_app.extensions.setdefault("sandbox_route_limits", {})
+    if endpoint not in limits:
+        view = current_app.view_functions.get(endpoint)
+        limits[endpoint] = getattr(view, "rate_limit", None)
+    return limits[endpoint]
+
+
+def count_request(declared, endpoint):
+    """Count this request against the limit its route declared; TooManyRequests (in the path's shape) when exceeded.
+
+    The state is kept on `g` for the response's headers (request envelope)."""
+    if declared is None or not limiter.enabled or (declared.methods and request.method not in declared.methods):
+        return
+    key = (current_app.config["RATELIMIT_KEY_PREFIX"], request.remote_addr or "127.0.0.1", endpoint)
+    counted = []
+    for item in parse_limits(limit_text(declared.setting)):
+        allowed, (reset_at, remaining) = limiter.hit(item, *key)
+        counted.append((item, LimitState(item.amount, remaining, int(reset_at + 1), not allowed)))
+    exceeded = [(item, state) for item, state in counted if state.exceeded]
+    g.rate_limit = (exceeded or sorted(counted, key=lambda pair: pair[1].remaining))[0][1]
+    if exceeded:
+        raise TooManyRequests(str(exceeded[0][0]))  # "10 per 1 minute", as flask-limiter says it

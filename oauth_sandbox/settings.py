@@ -1,0 +1,95 @@
+"""The shared settings every worker reads: the clock offset, rate-limit overrides, whether faults are configured.
+
+They live in the database so that a change over the admin API applies at once, on every worker; config stays the
+default. Each change also stores a new `version`: a request reads that one value and re-reads the rest only when it
+differs from what this process last saw.
+"""
+import json
+import secrets
+
+from flask import current_app, g, has_request_context
+from sqlalchemy import JSON, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from . import clock
+from .extensions import db
+
+
+class Setting(db.Model):
+    """A shared setting changed over the admin API (`clock`, `rate_limits`, `faults_active`, and their `version`)."""
+
+    __tablename__ = "sandbox_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+
+
+VERSION_SQL = "SELECT value FROM sandbox_settings WHERE key = 'version'"
+ALL_SQL = "SELECT key, value FROM sandbox_settings"
+_parsed = {}  # stored JSON text → its value
+
+
+class SettingsCache:
+    """This process's copy of one app's settings, and the version it was read at."""
+
+    def __init__(self):
+        self.version = self  # matches no stored version: the first request reads everything
+        self.values = {}
+
+
+def load():
+    """The request's view of the shared settings (re-read when their version changed); adopts a moved clock."""
+    cache = current_app.extensions.setdefault("sandbox_settings", SettingsCache())
+    connection = db.session.connection()
+    version = connection.exec_driver_sql(VERSION_SQL).scalar()
+    if version != cache.version:
+        cache.values = {key: parse(value) for key, value in connection.exec_driver_sql(ALL_SQL).all()}
+        cache.version = version
+        shared_clock = cache.values.get("clock")
+        clock.adopt(*(shared_clock["offset"], shared_clock["version"]) if shared_clock else (0, None))
+    g.settings = cache.values
+
+
+def parse(value):
+    """A JSON column's value as a driver gives it: SQLite gives JSON text, PostgreSQL's driver the value itself.
+    Parsed text is remembered (such values are few and change rarely)."""
+    if not isinstance(value, str):
+        return value
+    if value not in _parsed:
+        if len(_parsed) > 1000:
+            _parsed.clear()
+        _parsed[value] = json.loads(value)
+    return _parsed[value]
+
+
+def setting(key, default=None):
+    """A shared setting's value (as loaded for this request, or read now outside one)."""
+    if has_request_context() and "settings" in g:
+        return g.settings.get(key, default)
+    row = db.session.get(Setting, key)
+    return row.value if row is not None else default
+
+
+def put_setting(key, value):
+    """Store a shared setting, and a new version so that every worker re-reads them; commit."""
+    for name, stored in ((key, value), ("version", secrets.token_hex(8))):
+        row = db.session.get(Setting, name)
+        if row is None:
+            db.session.add(Setting(key=name, value=stored))
+        else:
+            row.value = stored
+    db.session.commit()
+    if has_request_context() and "settings" in g:
+        g.settings = {**g.settings, key: value}
+
+
+def set_clock_offset(offset):
+    """Move the sandbox clock for every worker (and this one, now)."""
+    version = (setting("clock") or {}).get("version", 0) + 1
+    put_setting("clock", {"offset": int(offset), "version": version})
+    clock.adopt(int(offset), version)
+
+
+def limit_text(name):
+    """The rate limit called `name` (flask-limiter syntax): its shared override, or the config value."""
+    return (setting("rate_limits") or {}).get(name) or current_app.config[name]
