@@ -55,9 +55,9 @@ def serve(app_spec, env, cwd=ROOT):
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
-            requests.get(base + "/", timeout=1)
+            requests.get(base + "/", timeout=5)
             return process, base
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise RuntimeError(f"{app_spec} did not start")
 

@@ -8,11 +8,12 @@ import json
 import secrets
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
 from .extensions import db
+from .reads import CompiledRead
 
 
 class Setting(db.Model):
@@ -24,8 +25,8 @@ class Setting(db.Model):
     value: Mapped[dict] = mapped_column(JSON)
 
 
-VERSION_SQL = "SELECT value FROM sandbox_settings WHERE key = 'version'"
-ALL_SQL = "SELECT key, value FROM sandbox_settings"
+VERSION = CompiledRead(select(Setting.value).where(Setting.key == "version"))
+EVERYTHING = CompiledRead(select(Setting.key, Setting.value))
 _parsed = {}  # stored JSON text → its value
 
 
@@ -40,10 +41,10 @@ class SettingsCache:
 def load():
     """The request's view of the shared settings (re-read when their version changed); adopts a moved clock."""
     cache = current_app.extensions.setdefault("sandbox_settings", SettingsCache())
-    connection = db.session.connection()
-    version = connection.exec_driver_sql(VERSION_SQL).scalar()
+    row = VERSION.first()
+    version = row[0] if row else None
     if version != cache.version:
-        cache.values = {key: parse(value) for key, value in connection.exec_driver_sql(ALL_SQL).all()}
+        cache.values = {key: parse(value) for key, value in EVERYTHING.rows()}
         cache.version = version
         shared_clock = cache.values.get("clock")
         clock.adopt(*(shared_clock["offset"], shared_clock["version"]) if shared_clock else (0, None))

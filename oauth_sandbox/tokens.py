@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, select, update
 from . import clock
 from .extensions import db
 from .models import Client, Token, TokenLifetime, User
+from .reads import CompiledRead
 from .security import hash_token
 
 
@@ -70,8 +71,8 @@ def _record_select(column):
             .where(column == bindparam("hash")))
 
 
-BY_ACCESS_TOKEN = _record_select(Token.access_token_hash)
-BY_REFRESH_TOKEN = _record_select(Token.refresh_token_hash)
+BY_ACCESS_TOKEN = CompiledRead(_record_select(Token.access_token_hash))
+BY_REFRESH_TOKEN = CompiledRead(_record_select(Token.refresh_token_hash))
 
 
 def query_token(access_token=None, refresh_token=None):
@@ -79,7 +80,7 @@ def query_token(access_token=None, refresh_token=None):
     statement, presented = (BY_ACCESS_TOKEN, access_token) if access_token else (BY_REFRESH_TOKEN, refresh_token)
     if not presented:
         return None
-    row = db.session.connection().execute(statement, {"hash": hash_token(presented)}).first()
+    row = statement.first(hash=hash_token(presented))
     return TokenRecord(*row) if row is not None else None
 
 

@@ -28,6 +28,7 @@ BODY_LIMIT = 4096
 BATCH_SIZE = 100  # a full buffer is written on the next tick, whatever the interval
 TICK_SECONDS = 0.05  # how often the background thread looks for a buffer that is due
 JOURNAL_INSERT = JournalEntry.__table__.insert()
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def redact_value(value):
@@ -39,10 +40,18 @@ def redact_value(value):
     return value
 
 
+def form_fields():
+    """The request's form fields, or {} when its body is not a form (not parsed then: most requests have none)."""
+    return request.form if request.mimetype in FORM_TYPES else {}
+
+
 def redacted_request_body():
     """The request body as recorded: form or JSON with secrets redacted; other bodies by size only."""
-    if request.form:
-        return redacted_form(request.form.to_dict())
+    form = form_fields()
+    if form:
+        return redacted_form(form.to_dict())
+    if not request.content_length:
+        return ""
     return redacted_body_text(request.get_data(cache=True, as_text=True))
 
 
@@ -89,8 +98,9 @@ def caller():
     token = g.get("request_token")
     if token is not None:
         return token.client_id, token.username
-    basic = request.authorization.username if request.authorization and request.authorization.type == "basic" else None
-    form, args = request.form, request.args
+    authorization = request.authorization if "Authorization" in request.headers else None
+    basic = authorization.username if authorization and authorization.type == "basic" else None
+    form, args = form_fields(), request.args
     client_id = basic if basic is not None else form.get("client_id") or args.get("client_id")
     return client_id, form.get("username") or args.get("username")
 
