@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import Flask, g
 from flask_cors import CORS
 
-from . import cli, database, fastlane, housekeeping, logs, runtime
+from . import bootstrap, cli, database, fastlane, housekeeping, logs, runtime
 from .config import load_config
 from .dialects import DIALECTS
 from .errors import register_api_prefix, register_error_handlers
@@ -65,7 +65,7 @@ def create_app(test_config=None, instance_path=None):
     register_error_handlers(app)
     app.after_request(set_security_headers)
     cli.init_app(app)
-    database.prepare_profile(app)
+    bootstrap.prepare_profile(app)
     fastlane.install(app)
     return app
 

@@ -7,14 +7,14 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from flask import Blueprint, jsonify, request, url_for
 from wtforms import SelectField
 
+from ...consent import authorization_endpoint
 from ...errors import json_object_body
 from ...extensions import csrf, db, limiter
 from ...fastlane import ClientRow
 from ...fastlane import route as fast_route
+from ...forms import ConsentForm
 from ...oauth import SandboxResourceProtector, token_columns
 from ...runtime import parse, rate_limit
-from ...web.consent import authorization_endpoint
-from ...web.forms import ConsentForm
 from .keys import jwks, mint_access_token
 from .models import SCOPES, Contact, Task, organizations_of
 from .oauth import DIALECT, MokapenError, mokapen_error_for, server, token_fields
