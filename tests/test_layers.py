@@ -4,6 +4,7 @@ Every module of oauth_sandbox is parsed with `ast` (imports inside functions cou
 deleted and is left out of the graph.
 """
 import ast
+from itertools import pairwise
 from pathlib import Path
 
 PACKAGE = "oauth_sandbox"
@@ -102,7 +103,7 @@ def edges(graph):
 def test_no_import_circle():
     graph = import_graph()
     cycle = find_cycle(graph)
-    assert cycle is None, "import circle: " + "; ".join(edge(graph, a, b) for a, b in zip(cycle, cycle[1:]))
+    assert cycle is None, "import circle: " + "; ".join(edge(graph, a, b) for a, b in pairwise(cycle))
 
 
 def test_dialects_import_neither_qa_web_nor_what_is_above_them():
