@@ -6,7 +6,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
-from . import demo
+from . import bootstrap, demo
 from .dialects import DIALECTS
 from .extensions import db
 
@@ -26,7 +26,7 @@ def seed_demo_command():
     upgrade()
     if not demo.is_empty():
         raise click.ClickException("The database already holds users; demo data is only loaded into an empty one.")
-    demo.load_demo_data()
+    bootstrap.load_demo_data()
     click.echo("Demo data loaded (johndoe / demo-password, php-demo / php-demo-secret).")
 
 

@@ -29,7 +29,7 @@ def offset():
 
 
 def adopt(shared_offset, version):
-    """Take the shared clock's offset when it changed since this process last looked (see runtime.py)."""
+    """Take the shared clock's offset when it changed since this process last looked (see settings.py)."""
     global _offset_seconds, _adopted_version
     if version != _adopted_version:
         _offset_seconds, _adopted_version = int(shared_offset), version

@@ -1,16 +1,14 @@
-"""Database setup: SQLite tuned for concurrency, and the first start of the development profile."""
+"""Database setup: SQLite tuned for concurrency (the first start's migration and demo data: bootstrap.py)."""
 import fcntl
 import os
 import sqlite3
 import threading
 from pathlib import Path
 
-from flask_migrate import upgrade
-from sqlalchemy import event, inspect
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import demo
 from .extensions import db, migrate
 
 
@@ -155,18 +153,3 @@ def configure_sqlite_connection(dbapi_connection, _record):
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-
-def prepare_profile(app):
-    """Development profile: migrate the schema to the newest revision, and add the demo data on first start."""
-    if app.config["SANDBOX_PROFILE"] != "development":
-        return
-    with app.app_context():
-        tables = set(inspect(db.engine).get_table_names())
-        if tables and "alembic_version" not in tables:
-            raise RuntimeError(f"{db.engine.url} was created without migrations: delete it (the demo data is "
-                               "created again) or, if its schema is current, run `flask db stamp head`.")
-        upgrade()
-        if demo.is_empty():
-            demo.load_demo_data()
-            app.logger.info("Demo data created: see the front page for the credentials.")

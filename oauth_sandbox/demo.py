@@ -1,4 +1,5 @@
-"""Demo data (SPEC.md) and the helpers that create users and clients for it and for the CLI."""
+"""The core's demo data (SPEC.md's users), and the helpers that create users and clients for the dialects' demo
+data, the fixtures and the CLI. Loading all of it, each dialect's part included, is bootstrap.load_demo_data."""
 from .extensions import db
 from .models import Client, User
 
@@ -7,11 +8,18 @@ DEMO_USERS = (
     ("johndoe", "john@example.com", "John Doe"),  # seed 002's userinfo example
     ("janedoe", "jane@example.com", "Jane Doe"),
 )
+# The php demo client's, which mokapen's public demo app shares (SPEC.md).
 PHP_DEMO_REDIRECT_URIS = (
     "http://localhost:8000/callback",
     "http://127.0.0.1:8000/callback",
     "https://example.com/callback",
 )
+
+
+def create_demo_users():
+    """johndoe and janedoe (not committed)."""
+    for username, email, full_name in DEMO_USERS:
+        create_user(username, email, full_name, DEMO_PASSWORD)
 
 
 def create_user(username, email, full_name, password):
@@ -34,17 +42,3 @@ def create_client(dialect, client_id, client_secret, name, redirect_uris=(), gra
 def is_empty():
     """Whether the database holds no users yet (a first start)."""
     return db.session.scalar(db.select(User.id).limit(1)) is None
-
-
-def load_demo_data():
-    """Create the demo users and the php client of SPEC.md, then each dialect's demo data, and commit."""
-    from .dialects import DIALECTS
-
-    for username, email, full_name in DEMO_USERS:
-        create_user(username, email, full_name, DEMO_PASSWORD)
-    create_client("php", "php-demo", "php-demo-secret", "PHP demo client",
-                  redirect_uris=PHP_DEMO_REDIRECT_URIS, grant_types=["authorization_code"])
-    db.session.flush()
-    for dialect in DIALECTS:
-        dialect.load_demo()
-    db.session.commit()

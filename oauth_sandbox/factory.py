@@ -6,7 +6,7 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_cors import CORS
 
-from . import cli, database, envelope, logs, reads
+from . import bootstrap, cli, database, envelope, logs, reads
 from .config import load_config
 from .dialects import DIALECTS
 from .errors import register_api_prefix, register_error_handlers
@@ -75,6 +75,6 @@ def create_app(test_config=None, instance_path=None):
     CORS(app, resources={path: opts for d in DIALECTS for path, opts in d.cors_resources.items()})
     register_error_handlers(app)
     cli.init_app(app)
-    database.prepare_profile(app)
+    bootstrap.prepare_profile(app)
     return app
 

@@ -9,7 +9,7 @@ from flask_migrate import stamp
 from werkzeug.serving import make_server
 
 from app import create_app
-from oauth_sandbox import demo
+from oauth_sandbox import bootstrap
 from oauth_sandbox.extensions import db
 from oauth_sandbox.ratelimit import limiter
 
@@ -38,7 +38,7 @@ def make_app(tmp_path, **overrides):
         db.drop_all()
         db.create_all()  # faster than migrating; test_migrations proves the migrations give the same schema
         stamp()
-        demo.load_demo_data()
+        bootstrap.load_demo_data()
     # One limiter serves every app a test makes, and init_app does not forget that an earlier app's Redis was down
     # (test_production's): without this, later tests would count in its in-memory fallback instead of their storage.
     limiter._storage_dead = False

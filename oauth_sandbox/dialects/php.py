@@ -5,6 +5,8 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Blueprint, request
 
+from ..consent import authorization_endpoint
+from ..demo import PHP_DEMO_REDIRECT_URIS, create_client
 from ..errors import DialectError, json_object_body
 from ..extensions import csrf
 from ..oauth import (
@@ -14,9 +16,9 @@ from ..oauth import (
     SandboxResourceProtector,
     register_authorization_code_grant,
 )
+from ..openapi_schema import INTEGER, OAUTH_ERROR, STRING, bearer_header, form_body, obj, responses
 from ..ratelimit import rate_limited
-from ..web.consent import authorization_endpoint
-from . import Dialect
+from .base import Dialect
 
 bp = Blueprint("php", __name__, url_prefix="/api")
 
@@ -139,6 +141,38 @@ def userinfo():
     return {"username": token.username, "email": token.email, "full_name": token.full_name}
 
 
+def load_demo_data():
+    """The php client of SPEC.md."""
+    create_client("php", "php-demo", "php-demo-secret", "PHP demo client", redirect_uris=PHP_DEMO_REDIRECT_URIS,
+                  grant_types=["authorization_code"])
+
+
+def load_client_fixture(entry, where, create):
+    """A `clients[i]` entry of php: an authorization-code client."""
+    return create(["authorization_code"])
+
+
+PHP_ERROR = OAUTH_ERROR
+TOKEN_PHP = obj(["access_token", "token_type", "expires_in"], access_token=STRING, token_type=STRING,
+                expires_in=INTEGER)
+USER = obj(["username", "email", "full_name"], username=STRING, email=STRING, full_name=STRING)
+
+
+def openapi_paths():
+    """php's part of /openapi.json (authorize.php is a page, not listed)."""
+    return {
+        "/api/token.php": {"post": {
+            "summary": "Exchange an authorization code for an access token (seed 002)", "tags": ["php"],
+            "requestBody": form_body(["code", "client_id", "client_secret"], code=STRING, client_id=STRING,
+                                     client_secret=STRING, grant_type=STRING, redirect_uri=STRING,
+                                     code_verifier=STRING),
+            "responses": responses("200", TOKEN_PHP, PHP_ERROR)}},
+        "/api/userinfo.php": {"get": {
+            "summary": "The token's user (seed 002)", "tags": ["php"], "parameters": [bearer_header()],
+            "responses": responses("200", USER, PHP_ERROR)}},
+    }
+
+
 DIALECT = Dialect(
     name="php",
     title="PHP OAuth 2.0 API",
@@ -154,4 +188,7 @@ DIALECT = Dialect(
     front_template="front/php.html",
     init_app=server.init_app,
     cors_resources={r"/api/userinfo.php": {"origins": "*", "methods": ["GET"], "allow_headers": ["Authorization"]}},
+    load_demo=load_demo_data,
+    load_client_fixture=load_client_fixture,
+    openapi_paths=openapi_paths,
 )

@@ -3,18 +3,20 @@ import secrets
 
 from authlib.integrations.flask_oauth2 import current_token
 from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
+from wtforms import SubmitField
 
 from .. import clock
+from ..accounts import current_user, login_required
 from ..errors import DialectError
 from ..extensions import csrf, db
 from ..models import Token, User
 from ..oauth import SandboxResourceProtector, save_token
+from ..openapi_schema import INTEGER, STRING, bearer_header, obj, path_param, query, responses
 from ..ratelimit import rate_limited
 from ..security import password_matches
-from ..web.auth import current_user, login_required
-from ..web.forms import DeauthorizeForm
-from . import Dialect
+from .base import Dialect
 
 bp = Blueprint("v1", __name__, url_prefix="/v1")
 
@@ -203,6 +205,12 @@ def delete_session(session_id):
 pages = Blueprint("v1_pages", __name__, url_prefix="/account/devices")
 
 
+class DeauthorizeForm(FlaskForm):
+    """Deauthorize one device session (the "My devices" page)."""
+
+    submit = SubmitField("Deauthorize")
+
+
 @pages.get("/")
 @login_required
 def my_devices():
@@ -222,6 +230,32 @@ def deauthorize_device(session_id):
     return redirect(url_for("v1_pages.my_devices"))
 
 
+V1_ERROR = obj(["success", "errors"], success={"type": "boolean", "enum": [False]},
+               errors={"type": "object", "additionalProperties": obj(["code", "message"], code=INTEGER,
+                                                                        message=STRING)})
+V1_SUCCESS = obj(["success", "data"], success={"type": "boolean", "enum": [True]}, data={"type": "object"})
+
+
+def openapi_paths():
+    """v1's part of /openapi.json."""
+    login = {"summary": "Generate a 30-day token (seed 004)", "tags": ["v1"],
+             "parameters": [query("username"), query("password"), query("device-info"), query("debug")],
+             "responses": responses("200", V1_SUCCESS, V1_ERROR)}
+    return {
+        "/v1/oauth/": {"post": login},
+        "/v1/oauth/index.php": {"post": {**login, "summary": "The same, at index.php"}},
+        "/v1/user/": {"get": {"summary": "The token's user", "tags": ["v1"], "parameters": [bearer_header()],
+                              "responses": responses("200", V1_SUCCESS, V1_ERROR)}},
+        "/v1/sessions/": {"get": {"summary": "The user's device sessions", "tags": ["v1"],
+                                  "parameters": [bearer_header()],
+                                  "responses": responses("200", V1_SUCCESS, V1_ERROR)}},
+        "/v1/sessions/{session_id}/": {"delete": {
+            "summary": "Deauthorize a device session", "tags": ["v1"],
+            "parameters": [path_param("session_id"), bearer_header()],
+            "responses": responses("200", V1_SUCCESS, V1_ERROR)}},
+    }
+
+
 DIALECT = Dialect(
     name="v1",
     title="v1 token API",
@@ -238,4 +272,5 @@ DIALECT = Dialect(
         ("GET", "/account/devices/", "My devices: the same, as a page"),
     ),
     front_template="front/v1.html",
+    openapi_paths=openapi_paths,
 )

@@ -1,1 +1,1 @@
-"""QA controls: request journal, reset and fixtures, clock, fault injection, runtime changes."""
+"""QA controls: request journal, reset and fixtures, clock, fault injection, shared settings."""

@@ -1,12 +1,17 @@
-"""The QA admin API under /_sandbox/: journal, reset, clock, token expiry, faults, runtime changes, headless login."""
+"""The QA admin API under /_sandbox/: journal, reset, clock, token expiry, faults, runtime changes, headless login.
+
+A dialect adds its own routes (`Dialect.admin_routes`: consumer's roles).
+"""
 import hmac
 import re
+from typing import Callable, NamedTuple
 
 from flask import Blueprint, current_app, jsonify, request, session
 from limits import parse as parse_limit
 from sqlalchemy import update
 
 from .. import clock
+from ..dialects import DIALECTS
 from ..errors import DialectError, find_owner
 from ..extensions import csrf, db
 from ..models import Client, Token, User
@@ -251,24 +256,6 @@ def change_user(username):
     return {"username": user.username, "email": user.email, "full_name": user.full_name}
 
 
-@bp.put("/roles/<name>")
-def change_role(name):
-    """{"scopes": [...]}: a consumer role's scopes; the next token reflects them."""
-    from ..dialects.consumer.models import Role, Scope, all_scope_names
-
-    role = Role.by_name(name)
-    scopes = body().get("scopes")
-    if role is None:
-        raise AdminError("not_found", f"No role {name!r}", 404)
-    if not isinstance(scopes, list) or not all(isinstance(scope, str) and scope for scope in scopes):
-        raise bad_request("'scopes' must be a list of scope names")
-    existing = set(all_scope_names())
-    db.session.add_all(Scope(name=scope) for scope in dict.fromkeys(scopes) if scope not in existing)
-    role.scopes = list(dict.fromkeys(scopes))
-    db.session.commit()
-    return {"name": role.name, "scopes": role.scopes}
-
-
 @bp.patch("/clients/<client_id>")
 def change_client(client_id):
     """{"status"?: active|pending|disabled|rejected, "headless_user"?: username or null}."""
@@ -292,3 +279,20 @@ def change_client(client_id):
     headless = db.session.get(User, client.headless_user_id) if client.headless_user_id else None
     return {"client_id": client.client_id, "dialect": client.dialect, "status": client.status,
             "headless_user": headless.username if headless else None}
+
+
+class AdminKit(NamedTuple):
+    """What a dialect's admin routes use to answer in the admin API's shape (Dialect.admin_routes)."""
+
+    body: Callable  # body(): the request's JSON object, or a 400
+    bad_request: Callable  # bad_request(message) -> AdminError 400
+    not_found: Callable  # not_found(message) -> AdminError 404
+
+
+def not_found(message):
+    return AdminError("not_found", message, 404)
+
+
+ADMIN_KIT = AdminKit(body=body, bad_request=bad_request, not_found=not_found)
+for dialect in DIALECTS:  # consumer: PUT /_sandbox/roles/<name>
+    dialect.admin_routes(bp, ADMIN_KIT)

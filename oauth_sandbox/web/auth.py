@@ -1,23 +1,15 @@
-"""Login and logout, shared by every dialect that has an authorization step."""
-import functools
+"""The login and logout pages, shared by every dialect that has an authorization step (the session's user:
+accounts.py)."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
-from ..extensions import db
+from ..accounts import current_user
+from ..forms import LoginForm, LogoutForm
 from ..models import User
 from ..ratelimit import rate_limited
-from .forms import LoginForm, LogoutForm
 
 bp = Blueprint("auth", __name__)
-
-
-def current_user():
-    """The logged-in user of this browser session, or None."""
-    if "current_user" not in g:
-        user_id = session.get("user_id")
-        g.current_user = db.session.get(User, user_id) if user_id is not None else None
-    return g.current_user
 
 
 def safe_next(target):
@@ -29,18 +21,6 @@ def safe_next(target):
                 and "\\" not in target:
             return target
     return url_for("front.index")
-
-
-def login_required(view):
-    """Send a visitor who is not logged in to the login page, and back here afterwards."""
-
-    @functools.wraps(view)
-    def wrapped(*args, **kwargs):
-        if current_user() is None:
-            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-        return view(*args, **kwargs)
-
-    return wrapped
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -2,10 +2,13 @@
 from ...errors import register_dynamic_owner
 from ...extensions import db
 from ...models import User
-from .. import Dialect
+from ..base import Dialect
 from . import api, operations, portal
+from .admin import admin_routes
 from .api import ConsumerError
+from .fixtures import FIXTURE_SECTIONS, load_client_fixture
 from .models import Operation, Role, Scope, set_role
+from .openapi import openapi_paths
 
 SCOPES = (
     ("authorization", "Obtain and refresh tokens"),
@@ -71,4 +74,8 @@ DIALECT = Dialect(
     init_app=init_app,
     load_demo=load_demo_data,
     rate_limit_headers=("RateLimit-Limit", "RateLimit-Remaining", None),  # Fusio's names, and no reset
+    fixture_sections=FIXTURE_SECTIONS,
+    load_client_fixture=load_client_fixture,
+    admin_routes=admin_routes,
+    openapi_paths=openapi_paths,
 )

@@ -15,8 +15,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional, Regexp
 
 from ...extensions import db
+from ...forms import MultiCheckboxField
 from ...models import User
-from ...web.forms import MultiCheckboxField
 from .models import Operation
 
 USERNAME = r"^[a-zA-Z0-9\-_.]{3,32}$"

@@ -5,10 +5,10 @@ import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 
+from ...accounts import current_user, login_required
 from ...demo import create_client, create_user
 from ...extensions import db
 from ...models import Client, Token, User
-from ...web.auth import current_user, login_required
 from .forms import AppForm, DeleteForm, OperationForm, RegisterForm, RoleScopesForm, UserRoleForm
 from .models import Operation, Role, Scope, all_scope_names, role_of, scopes_of, set_role
 

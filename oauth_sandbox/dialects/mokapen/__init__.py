@@ -1,18 +1,15 @@
 """The mokapen dialect (seeds 000 and 001): OAuth 2.0 with organizations, an org-scoped API, a dashboard."""
-import base64
-
 from ...demo import PHP_DEMO_REDIRECT_URIS, create_client
 from ...extensions import db
 from ...models import User
-from .. import Dialect
+from ..base import Dialect
 from . import api, dashboard
+from .fixtures import DEMO_LOGO, FIXTURE_SECTIONS, load_client_fixture
 from .models import Application, Contact, Membership, Organization, Task
 from .oauth import MokapenError, server
+from .openapi import openapi_paths
 
 DEMO_SCOPES = "tasks.read tasks.write contacts.read"
-# A 1×1 PNG: the demo apps' company logo (seed 001 requires one).
-DEMO_LOGO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9a"
-                             "wAAAABJRU5ErkJggg==")
 
 
 def load_demo_data():
@@ -64,4 +61,7 @@ DIALECT = Dialect(
     front_template="front/mokapen.html",
     init_app=server.init_app,
     load_demo=load_demo_data,
+    fixture_sections=FIXTURE_SECTIONS,
+    load_client_fixture=load_client_fixture,
+    openapi_paths=openapi_paths,
 )

@@ -3,12 +3,12 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from flask import Blueprint, jsonify, request, url_for
 from wtforms import SelectField
 
+from ...consent import authorization_endpoint
 from ...errors import json_object_body
 from ...extensions import csrf, db
+from ...forms import ConsentForm
 from ...oauth import SandboxResourceProtector
 from ...ratelimit import rate_limited
-from ...web.consent import authorization_endpoint
-from ...web.forms import ConsentForm
 from .keys import jwks
 from .models import SCOPES, Contact, Task, organizations_of
 from .oauth import MokapenError, mokapen_error_for, server

@@ -7,10 +7,10 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from sqlalchemy import update
 
 from ... import clock
+from ...accounts import current_user, login_required
 from ...demo import create_client
 from ...extensions import db
 from ...models import Client, Token
-from ...web.auth import current_user, login_required
 from .forms import ActionForm, ApplicationForm, ScopesForm, image_type
 from .models import SCOPES, Application, Membership, membership, organizations_of
 from .oauth import generate_private_app_token

@@ -7,7 +7,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaField, ValidationError
 from wtforms.validators import DataRequired, Length
 
-from ...web.forms import MultiCheckboxField
+from ...forms import MultiCheckboxField
 
 IMAGE_SIGNATURES = {
     b"\x89PNG\r\n\x1a\n": "image/png",

@@ -1,4 +1,7 @@
-"""The browser forms; every POST is a FlaskForm under the app-wide CSRFProtect."""
+"""The browser forms the pages and the dialects share; every POST is a FlaskForm under the app-wide CSRFProtect.
+
+A dialect's own forms are in its package.
+"""
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectMultipleField, StringField, SubmitField, widgets
 from wtforms.validators import DataRequired, Length
@@ -23,12 +26,6 @@ class LogoutForm(FlaskForm):
     """Log out (a POST, so that another site cannot log the user out with a link)."""
 
     submit = SubmitField("Log out")
-
-
-class DeauthorizeForm(FlaskForm):
-    """Deauthorize one device session (v1's "My devices")."""
-
-    submit = SubmitField("Deauthorize")
 
 
 class MultiCheckboxField(SelectMultipleField):

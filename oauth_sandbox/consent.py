@@ -2,8 +2,8 @@
 from authlib.oauth2 import OAuth2Error
 from flask import redirect, render_template, request, url_for
 
-from ..errors import render_error_page, wants_json
-from .auth import current_user
+from .accounts import current_user
+from .errors import render_error_page, wants_json
 from .forms import ConsentForm
 
 
