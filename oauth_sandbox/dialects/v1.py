@@ -137,13 +137,13 @@ def issue_token():
         if user is None:
             raise V1Error("invalid_credentials", debug=shown_debug)
         token = secrets.token_hex(20)
-        row = save_token("v1", token, current_app.config["V1_ACCESS_TOKEN_TTL_SECONDS"], user=user,
-                         device_info=device_info)
+        expiry = save_token("v1", token, current_app.config["V1_ACCESS_TOKEN_TTL_SECONDS"], user=user,
+                            device_info=device_info)
     except SQLAlchemyError as exc:
         db.session.rollback()
         debug["mysql"] = str(getattr(exc, "orig", exc))
         raise V1Error("server_error", debug=shown_debug) from exc
-    body = {"success": True, "data": {"access_token": token, "expiry": row.get_expires_at()}}
+    body = {"success": True, "data": {"access_token": token, "expiry": expiry}}
     if shown_debug is not None:
         body["debug"] = shown_debug
     response = jsonify(body)

@@ -10,7 +10,7 @@ from ...extensions import csrf, db
 from ...models import User
 from ...ratelimit import rate_limited
 from ...security import password_matches
-from .models import find_app, valid_scopes
+from .models import account, find_app, valid_scopes
 from .tokens import TokenRefused, issue_token, refresh_token_grant
 
 bp = Blueprint("consumer", __name__)
@@ -152,7 +152,7 @@ def invalid_client():
 def client_credentials_grant(credentials):
     """An app's key:secret (the app's owner, narrowed by the app's scopes) or a user's name:password."""
     app = find_app(*credentials)
-    user = app.owner if app is not None else authenticate_user(*credentials)
+    user = account(app.owner_id) if app is not None else authenticate_user(*credentials)
     if user is None:
         raise invalid_client()
     scopes = valid_scopes(user, request.form.get("scope"), app)

@@ -1,12 +1,16 @@
 """Fusio's access model: scopes, roles holding scopes, each user's role, and operations."""
+from dataclasses import dataclass
 from typing import Optional
 
 from flask import current_app
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ...clients import authenticate_client
 from ...extensions import db
-from ...models import Client
+from ...models import User
+from ...reads import CompiledRead
+from ...settings import parse
 
 
 class Scope(db.Model):
@@ -75,10 +79,32 @@ def set_role(user, role):
         assigned.role_id = role.id
 
 
+ROLE_SCOPES = CompiledRead(select(Role.scopes).join(UserRole, UserRole.role_id == Role.id)
+                           .where(UserRole.user_id == bindparam("user_id")))
+NAMED_ROLE_SCOPES = CompiledRead(select(Role.scopes).where(Role.name == bindparam("name")))
+ACCOUNT = CompiledRead(select(User.id, User.username, User.email).where(User.id == bindparam("id")))
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as Fusio's tokens name them."""
+
+    id: int
+    username: str
+    email: str
+
+
+def account(user_id):
+    """The Account of the user with this id (an app's owner), or None."""
+    row = ACCOUNT.first(id=user_id)
+    return Account(*row) if row else None
+
+
 def scopes_of(user):
-    """The scopes the user holds through their role, in the role's order."""
-    role = role_of(user)
-    return list(role.scopes) if role else []
+    """The scopes the user holds through their role (the default role when none is assigned), in its order."""
+    row = ROLE_SCOPES.first(user_id=user.id) or NAMED_ROLE_SCOPES.first(name=current_app.config[
+        "CONSUMER_DEFAULT_ROLE"])
+    return list(parse(row[0])) if row else []
 
 
 def parse_scopes(value):
@@ -97,10 +123,7 @@ def valid_scopes(user, requested=None, app=None):
 
 def find_app(key, secret):
     """The active consumer app with this key and secret, or None."""
-    app = db.session.scalar(db.select(Client).filter_by(client_id=key, dialect="consumer"))
-    if app is not None and app.is_active() and app.check_client_secret(secret):
-        return app
-    return None
+    return authenticate_client(key, secret, "consumer")
 
 
 def all_scope_names():

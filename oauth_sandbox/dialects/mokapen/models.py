@@ -1,12 +1,14 @@
 """Mokapen's world: organizations and members, applications with their review state, contacts and tasks."""
-from typing import Optional
+from dataclasses import dataclass
+from typing import NamedTuple, Optional
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, and_, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ... import clock
 from ...extensions import db
 from ...models import Client, User
+from ...reads import CompiledRead
 
 SCOPES = ("tasks.read", "tasks.write", "contacts.read", "contacts.write")
 MEMBER_ROLES = ("owner", "admin", "member")
@@ -92,6 +94,38 @@ def organizations_of(user):
                               .order_by(Organization.id)).all()
 
 
-def application_of(client):
-    """The mokapen application details of a client."""
-    return db.session.get(Application, client.id)
+@dataclass(frozen=True)
+class PrivateApp:
+    """What a private app's client-credentials grant needs: its organization, and its dedicated user if a member."""
+
+    kind: str
+    organization_id: int
+    organization_name: str
+    dedicated_user_id: Optional[int]
+    member_id: Optional[int]  # the dedicated user's id when they are still a member of the organization
+
+    @property
+    def organization(self):
+        return Party(self.organization_id, self.organization_name)
+
+
+class Party(NamedTuple):
+    """An organization or a user, as a token names it (id, and name)."""
+
+    id: int
+    name: Optional[str] = None
+
+
+PRIVATE_APP = CompiledRead(
+    select(Application.kind, Application.organization_id, Organization.name, Application.dedicated_user_id,
+           Membership.user_id)
+    .join(Organization, Organization.id == Application.organization_id)
+    .outerjoin(Membership, and_(Membership.organization_id == Application.organization_id,
+                                Membership.user_id == Application.dedicated_user_id))
+    .where(Application.client_pk == bindparam("client_pk")))
+
+
+def private_app(client):
+    """The PrivateApp of a client (one read), or None when it has no mokapen application."""
+    row = PRIVATE_APP.first(client_pk=client.id)
+    return PrivateApp(*row) if row else None

@@ -4,6 +4,7 @@ from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
 
+from ...clients import query_client
 from ...errors import DialectError
 from ...extensions import db
 from ...models import Token
@@ -17,7 +18,7 @@ from ...oauth import (
 )
 from ...tokens import query_token, revoke
 from .keys import mint_access_token
-from .models import Organization, application_of, membership, organizations_of
+from .models import Organization, Party, membership, organizations_of, private_app
 
 NAME = "mokapen"  # the dialect's name, on its tokens
 MIN_STATE_LENGTH = 16
@@ -71,6 +72,12 @@ def mokapen_error_for(error):
     return MokapenError(error.error, description, error.status_code, headers)
 
 
+def check_scopes_enabled(scope, client, redirect_uri=None):
+    """Seed 000: every requested scope (space-separated) must be one the app enabled."""
+    if not set((scope or "").split()) <= set(client.scope.split()):
+        raise InvalidScopeError("The app has not enabled every requested scope.", redirect_uri=redirect_uri)
+
+
 class MokapenTokenMixin:
     """Seed 000's token response: an RS256 JWT, refresh token `def50200…`, and the organization."""
 
@@ -101,11 +108,9 @@ class MokapenAuthorizationCodeGrant(MokapenTokenMixin, AuthorizationCodeGrant):
     def validate_authorization_request(self):
         redirect_uri = super().validate_authorization_request()
         data = self.request.payload.data
-        requested = (data.get("scope") or "").split()
-        if not requested:
+        if not (data.get("scope") or "").split():
             raise InvalidScopeError("The 'scope' parameter is required.", redirect_uri=redirect_uri)
-        if not set(requested) <= set(self.request.client.scope.split()):
-            raise InvalidScopeError("The app has not enabled every requested scope.", redirect_uri=redirect_uri)
+        check_scopes_enabled(data.get("scope"), self.request.client, redirect_uri)
         if len(data.get("state") or "") < MIN_STATE_LENGTH:
             raise InvalidRequestError(f"'state' must be at least {MIN_STATE_LENGTH} characters.",
                                       redirect_uri=redirect_uri)
@@ -168,22 +173,19 @@ class MokapenClientCredentialsGrant(MokapenTokenMixin, grants.ClientCredentialsG
 
     def check_app(self):
         """The scopes are the app's, the organization is the app's, the dedicated user is still a member."""
-        requested = (self.request.payload.scope or "").split()
-        if not set(requested) <= set(self.request.client.scope.split()):
-            raise InvalidScopeError("The app has not enabled every requested scope.")
-        self.app = application_of(self.request.client)
+        check_scopes_enabled(self.request.payload.scope, self.request.client)
+        self.app = private_app(self.request.client)
         organization_id = self.request.payload.data.get("organization_id")
         if not organization_id:
             raise InvalidRequestError("Missing 'organization_id' parameter.")
         if str(self.app.organization_id) != str(organization_id):
             raise InvalidRequestError("The app does not belong to that organization.")
-        user = self.app.dedicated_user
-        if user is None or membership(user, self.app.organization_id) is None:
+        if self.app.member_id is None:
             raise InvalidGrantError("The app's dedicated user is not a member of the organization.")
 
     def create_token_response(self):
         scope = self.request.payload.scope or self.request.client.scope
-        self.request.user = self.app.dedicated_user
+        self.request.user = Party(self.app.member_id)
         token = self.generate_token(user=self.request.user, scope=scope, include_refresh_token=False)
         self.save_token(token)
         return 200, token, self.TOKEN_RESPONSE_HEADER
@@ -241,7 +243,7 @@ server.register_endpoint(MokapenIntrospectionEndpoint)
 def generate_private_app_token(client, organization_id):
     """Generate Token on the dashboard: the client_credentials grant for the current organization."""
     oauth_request = PayloadRequest({"grant_type": "client_credentials", "organization_id": str(organization_id)})
-    oauth_request.client = client
+    oauth_request.client = query_client(client.client_id, NAME)
     grant = MokapenClientCredentialsGrant(oauth_request, server)
     grant.check_app()
     return grant.create_token_response()[1]
