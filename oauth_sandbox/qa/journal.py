@@ -84,8 +84,18 @@ def redacted_response_body(response):
 
 
 def redacted_json(value):
-    """A JSON value as recorded: secrets redacted, cut to BODY_LIMIT characters."""
-    return json.dumps(redact_value(value))[:BODY_LIMIT]
+    """A JSON value as recorded: secrets redacted, cut to BODY_LIMIT characters. The same object as last time (a
+    document a view keeps and answers unchanged, such as the JWKS) is not redacted again."""
+    global _last_redacted
+    last_value, last_text = _last_redacted
+    if value is last_value:
+        return last_text
+    text = json.dumps(redact_value(value))[:BODY_LIMIT]
+    _last_redacted = (value, text)
+    return text
+
+
+_last_redacted = (None, "")  # (the last value redacted, its text): a reference keeps its id from being reused
 
 
 def redacted_query(query_string):

@@ -1,12 +1,16 @@
 """Fusio operations: any path an operation declares answers, private ones behind a scoped bearer token."""
 import json
+from dataclasses import dataclass
+from typing import Optional
 
 from flask import g, jsonify, request
+from sqlalchemy import bindparam, select
 from werkzeug.exceptions import NotFound
 
 from ...errors import dialect_error_class
-from ...extensions import db
 from ...ratelimit import RouteLimit, count_request
+from ...reads import CompiledRead
+from ...settings import parse
 from .api import ConsumerError
 from .models import Operation
 from .tokens import TokenRefused, authenticate_bearer
@@ -15,11 +19,28 @@ BODY_METHODS = ("POST", "PUT", "PATCH")
 OPERATION_LIMIT = RouteLimit("CONSUMER_RATE_LIMIT")  # every operation, counted under the endpoint below
 
 
+@dataclass(frozen=True)
+class DeclaredOperation:
+    """An operation as a call to it needs it."""
+
+    method: str
+    public: bool
+    scope: Optional[str]
+    status_code: int
+    response: object  # its JSON answer
+
+
+OPERATIONS_AT = CompiledRead(select(Operation.method, Operation.public, Operation.scope, Operation.status_code,
+                                    Operation.response).where(Operation.path == bindparam("path"))
+                             .order_by(Operation.id))
+
+
 def operations_at(path):
     """The operations declared at `path`, read once per request (the owner check and the dispatch both ask)."""
     found = g.setdefault("consumer_operations", {})
     if path not in found:
-        found[path] = db.session.scalars(db.select(Operation).filter_by(path=path)).all()
+        found[path] = [DeclaredOperation(method, bool(public), scope, status_code, parse(response))
+                       for method, public, scope, status_code, response in OPERATIONS_AT.rows(path=path)]
     return found[path]
 
 

@@ -1,6 +1,7 @@
 """Mokapen's endpoints: /oauth/* on the shared engine, and the organization-scoped /api/v1/{org_id}/… API."""
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from flask import Blueprint, jsonify, request, url_for
+from sqlalchemy import bindparam, select
 from wtforms import SelectField
 
 from ...consent import authorization_endpoint
@@ -9,6 +10,7 @@ from ...extensions import csrf, db
 from ...forms import ConsentForm
 from ...oauth import SandboxResourceProtector
 from ...ratelimit import rate_limited
+from ...reads import CompiledRead
 from .keys import jwks
 from .models import SCOPES, Contact, Task, organizations_of
 from .oauth import MokapenError, mokapen_error_for, server
@@ -96,6 +98,12 @@ RESOURCES = {
     "contacts": (Contact, ("name", "email", "phone"), "name"),
     "tasks": (Task, ("title", "done"), "title"),
 }
+# An organization's items as the list answers them: one compiled read per resource, and each column's Python type
+# (SQLite stores a boolean as 0 or 1).
+LISTS = {name: (CompiledRead(select(*(model.__table__.c[column] for column in ("id", *fields)))
+                             .where(model.organization_id == bindparam("org_id")).order_by(model.id)),
+                [(column, model.__table__.c[column].type.python_type) for column in ("id", *fields)])
+         for name, (model, fields, _) in RESOURCES.items()}
 
 
 def check_request(org_id, resource, write):
@@ -140,8 +148,10 @@ def collection(org_id, resource):
         db.session.add(item)
         db.session.commit()
         return jsonify(data=as_json(item, fields)), 201
-    items = db.session.scalars(db.select(model).filter_by(organization_id=org_id).order_by(model.id))
-    return jsonify(data=[as_json(item, fields) for item in items])
+    read, columns = LISTS[resource]
+    return jsonify(data=[{name: value if value is None else convert(value)
+                          for (name, convert), value in zip(columns, row, strict=True)}
+                         for row in read.rows(org_id=org_id)])
 
 
 @bp.route("/api/v1/<int:org_id>/<any(contacts, tasks):resource>/<int:item_id>",

@@ -61,8 +61,13 @@ def make_public_jwk(key):
 
 
 def jwks(app=None):
-    """The JSON Web Key Set (RFC 7517) that verifies access tokens."""
-    return {"keys": [public_jwk(app)]}
+    """The JSON Web Key Set (RFC 7517) that verifies access tokens: one document per app, never changed (so the
+    journal redacts and serializes it once)."""
+    app = app or current_app
+    cache = app.extensions.setdefault("mokapen_keys", {})
+    if "jwks" not in cache:
+        cache["jwks"] = {"keys": [public_jwk(app)]}
+    return cache["jwks"]
 
 
 def mint_access_token(client, user, scopes, organization, expires_in, app=None):
