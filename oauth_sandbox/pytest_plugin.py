@@ -32,6 +32,19 @@ def pytest_addoption(parser):
                          f"(env {FIXTURES_ENV}); a sandbox at --oauth-sandbox-url keeps its own.")
 
 
+def remote_sandbox(config):
+    """(url, admin token) of the sandbox to use instead of starting one, or (None, None)."""
+    url = config.getoption("oauth_sandbox_url") or os.environ.get(URL_ENV)
+    token = config.getoption("oauth_sandbox_admin_token") or os.environ.get(TOKEN_ENV)
+    return url or None, token or None
+
+
+def pytest_configure(config):
+    url, token = remote_sandbox(config)
+    if url and not token:
+        raise pytest.UsageError(f"--oauth-sandbox-url needs --oauth-sandbox-admin-token (or {TOKEN_ENV})")
+
+
 class RemoteSandbox:
     """A sandbox someone else started: `url`, `admin_token`, `admin`."""
 
@@ -50,11 +63,8 @@ class RemoteSandbox:
 def oauth_sandbox_server(request, tmp_path_factory):
     """The session's sandbox (`.url`, `.admin_token`, `.admin`): started here, or the one at --oauth-sandbox-url."""
     config = request.config
-    url = config.getoption("oauth_sandbox_url") or os.environ.get(URL_ENV)
-    token = config.getoption("oauth_sandbox_admin_token") or os.environ.get(TOKEN_ENV)
+    url, token = remote_sandbox(config)
     if url:
-        if not token:
-            raise pytest.UsageError(f"--oauth-sandbox-url needs --oauth-sandbox-admin-token (or {TOKEN_ENV})")
         yield RemoteSandbox(url, token)
         return
     from . import testing

@@ -55,12 +55,14 @@ class Sandbox:
         self.server.server_close()
         self._thread.join(10)
         self.server = None
+        from . import clock
         from .extensions import db
         from .qa import journal
 
         journal.writer(self.app).flush()  # the entries still buffered, before the database closes
         with self.app.app_context():
             db.engine.dispose()
+        clock.reset()  # the process's clock was this sandbox's: back on real time for whatever runs next
         if self._remove_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
