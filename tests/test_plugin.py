@@ -2,10 +2,13 @@
 import json
 from importlib.metadata import entry_points
 from pathlib import Path
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import pytest
 
 from oauth_sandbox import testing
+from oauth_sandbox.client import SandboxAdmin, SandboxAdminError
 
 pytest_plugins = ["pytester"]
 
@@ -172,3 +175,70 @@ def test_the_plugin_lists_its_options_in_help(user_project):
     result = run(user_project, "--help")
     result.stdout.fnmatch_lines(["*--oauth-sandbox-url=URL*", "*--oauth-sandbox-admin-token=TOKEN*",
                                  "*--oauth-sandbox-fixtures=FILE*"])
+
+
+def http(method, url, token=None):
+    """(status, JSON body) of a request, as a client under test would send it."""
+    request = Request(url, method=method, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_sandbox_admin_without_pytest():
+    """oauth_sandbox.client.SandboxAdmin against testing.start(): each call's effect, as a client sees it."""
+    with testing.start() as sandbox:
+        admin, url = sandbox.admin, sandbox.url
+        login = f"{url}/v1/oauth/?username=johndoe&password=demo-password"
+        status, body = http("POST", login)
+        assert status == 200
+        token = body["data"]["access_token"]
+        assert http("GET", f"{url}/v1/user/", token) == (200, {"success": True, "data": {
+            "username": "johndoe", "email": "john@example.com", "full_name": "John Doe"}})
+
+        assert admin.users.update("johndoe", full_name="J. Doe")["full_name"] == "J. Doe"
+        assert http("GET", f"{url}/v1/user/", token)[1]["data"]["full_name"] == "J. Doe"
+        assert admin.expire_tokens(token=token) == 1
+        assert http("GET", f"{url}/v1/user/", token)[0] == 401
+
+        now = admin.clock.now()
+        assert admin.clock.advance(3600)["now"] >= now + 3600
+        assert admin.clock.set(1900000000)["now"] == 1900000000
+        assert admin.clock.reset()["offset"] == 0
+
+        fault = admin.faults.add("/api/token.php", error="invalid_client", count=2)
+        assert [f["id"] for f in admin.faults.list()] == [fault["id"]]
+        assert http("POST", f"{url}/api/token.php")[1]["error"] == "invalid_client"
+        admin.faults.clear()
+        assert admin.faults.list() == []
+
+        assert admin.rate_limits.set(V1_TOKEN_RATE_LIMIT="1 per minute")["V1_TOKEN_RATE_LIMIT"] == "1 per minute"
+        assert http("POST", login)[0] == 200 and http("POST", login)[0] == 429
+        assert admin.rate_limits.get()["V1_TOKEN_RATE_LIMIT"] == "1 per minute"
+
+        assert admin.clients.update("php-demo", status="disabled")["status"] == "disabled"
+        assert [entry["status"] for entry in admin.requests(path="/v1/oauth/", limit=2)] == [429, 200]
+        admin.clear_requests()
+        assert admin.requests() == []
+
+        assert admin.reset()["reset"] is True
+        assert http("POST", login)[0] == 200, "reset restores the rate limits, the counters and the data"
+        assert admin.rate_limits.get()["V1_TOKEN_RATE_LIMIT"] != "1 per minute"
+
+        with pytest.raises(SandboxAdminError) as refused:
+            admin.rate_limits.set(V1_TOKEN_RATE_LIMIT="often")
+        assert refused.value.status == 400 and "is not a limit" in refused.value.message
+        with pytest.raises(SandboxAdminError) as unknown:
+            admin.users.update("nobody", full_name="X")
+        assert (unknown.value.status, unknown.value.error) == (404, "not_found")
+        with pytest.raises(SandboxAdminError) as unauthorized:
+            SandboxAdmin(url, "not-the-token").reset()
+        assert unauthorized.value.status == 401
+        with pytest.raises(ValueError):
+            admin.expire_tokens()
+    with pytest.raises(SandboxAdminError) as unreachable:
+        sandbox.admin.clock.now()
+    assert unreachable.value.status is None and "cannot reach" in unreachable.value.message
+    assert not sandbox.data_dir.exists(), "the temporary data dir goes with the sandbox"
