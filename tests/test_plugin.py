@@ -56,6 +56,7 @@ def test_both_fixtures_are_one_sandbox(oauth_sandbox_server, oauth_sandbox):
 def test_each_test_starts_reset(oauth_sandbox):
     assert oauth_sandbox.admin.clock.get()["offset"] == 0
     assert oauth_sandbox.admin.faults.list() == []
+    assert oauth_sandbox.admin.requests() == [], "the journal holds this test's requests only"
 
 
 def test_php_token_by_headless_login(oauth_sandbox):
