@@ -53,6 +53,15 @@ def dist(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def checkout_wheel(dist, tmp_path_factory):
+    """The wheel `python -m build --wheel` (and so `pip install CHECKOUT`) makes from the checkout directly."""
+    out = tmp_path_factory.mktemp("wheel")
+    check(sys.executable, "-m", "build", "--wheel", "--outdir", out, ROOT, cwd=out)
+    (wheel,) = out.glob("*.whl")
+    return wheel
+
+
+@pytest.fixture(scope="module")
 def venv(dist, tmp_path_factory):
     """A fresh venv (no system site-packages) with the wheel installed, and a working dir outside the checkout."""
     wheel, _ = dist
@@ -128,8 +137,14 @@ def test_the_wheel_carries_the_package_with_its_resources_and_nothing_else(dist)
     entry_points = zipfile.ZipFile(wheel).read(metadata).decode()
     assert "oauth-sandbox = oauth_sandbox.command:main" in entry_points
     assert "oauth_sandbox = oauth_sandbox.pytest_plugin" in entry_points
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
     sdist_names = tarfile.open(sdist).getnames()
     assert not [name for name in sdist_names if "/tests/" in name or "/instance/" in name]
+
+
+def test_the_checkout_and_the_sdist_give_the_same_wheel(dist, checkout_wheel):
+    wheel, _ = dist
+    assert sorted(zipfile.ZipFile(checkout_wheel).namelist()) == sorted(zipfile.ZipFile(wheel).namelist())
 
 
 def test_the_installed_package_is_imported_from_the_venv(venv):
