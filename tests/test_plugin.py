@@ -243,3 +243,66 @@ def test_sandbox_admin_without_pytest():
         sandbox.admin.clock.now()
     assert unreachable.value.status is None and "cannot reach" in unreachable.value.message
     assert not sandbox.data_dir.exists(), "the temporary data dir goes with the sandbox"
+
+
+# The README's plugin example (proposed for its QA section between these markers); once the README carries the
+# block, the test runs the README's text.
+README = ROOT / "README.md"
+PLUGIN_EXAMPLE_MARKERS = ("<!-- plugin-example:start -->", "<!-- plugin-example:end -->")
+PLUGIN_EXAMPLE = '''# test_my_client.py: `pip install oauth-sandbox requests`, then `pytest`: nothing else to set up.
+import time
+
+import requests
+
+
+def fetch_token(url, attempts=3):
+    """Stands for your client: fetch a token, retrying after a 429 as Retry-After says."""
+    for _ in range(attempts):
+        response = requests.post(f"{url}/authorization/token", auth=("consumer-demo", "consumer-demo-secret"),
+                                 data={"grant_type": "client_credentials"})
+        if response.status_code != 429:
+            return response
+        time.sleep(int(response.headers["Retry-After"]))
+    return response
+
+
+def test_client_retries_after_a_429(oauth_sandbox):
+    oauth_sandbox.admin.faults.add("/authorization/token", status=429, count=1, retry_after=1)
+    assert fetch_token(oauth_sandbox.url).status_code == 200
+    journal = oauth_sandbox.admin.requests(path="/authorization/token")
+    assert [entry["status"] for entry in journal] == [200, 429]
+
+
+def test_expired_token_is_refused(oauth_sandbox):
+    token = fetch_token(oauth_sandbox.url).json()["access_token"]
+    oauth_sandbox.admin.clock.advance(3600)
+    response = requests.post(f"{oauth_sandbox.url}/protected_endpoint", json={"title": "lorem ipsum"},
+                             headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401 and response.json()["message"] == "Expired token"
+
+
+def test_userinfo_shows_what_the_test_set(oauth_sandbox):
+    oauth_sandbox.admin.users.update("johndoe", email="qa@example.com")
+    oauth_sandbox.admin.clients.update("php-demo", headless_user="johndoe")  # no login or consent page
+    redirect = requests.get(f"{oauth_sandbox.url}/api/authorize.php", allow_redirects=False, params={
+        "client_id": "php-demo", "redirect_uri": "http://localhost:8000/callback", "response_type": "code"})
+    code = requests.utils.urlparse(redirect.headers["Location"]).query.split("code=")[1].split("&")[0]
+    token = requests.post(f"{oauth_sandbox.url}/api/token.php", data={
+        "code": code, "client_id": "php-demo", "client_secret": "php-demo-secret"}).json()["access_token"]
+    userinfo = requests.get(f"{oauth_sandbox.url}/api/userinfo.php", headers={"Authorization": f"Bearer {token}"})
+    assert userinfo.json()["email"] == "qa@example.com"
+'''
+
+
+def plugin_example():
+    text = README.read_text()
+    start, end = PLUGIN_EXAMPLE_MARKERS
+    if start not in text:
+        return PLUGIN_EXAMPLE
+    section = text.split(start)[1].split(end)[0]
+    return section.split("```python\n")[1].split("```")[0]
+
+
+def test_the_readme_plugin_example_passes(user_project):
+    user_project.makepyfile(test_my_client=plugin_example())
+    run(user_project).assert_outcomes(passed=3)
