@@ -1,0 +1,208 @@
+"""A small client of the sandbox's QA admin API (/_sandbox/), usable from any test runner or script.
+
+    from oauth_sandbox.client import SandboxAdmin
+
+    admin = SandboxAdmin("http://127.0.0.1:5000", open("oauth-sandbox-data/admin_token").read().strip())
+    admin.reset()
+    admin.faults.add("/api/token.php", error="invalid_client")
+    admin.clock.advance(3600)
+    assert admin.requests(path="/api/token.php")[0]["status"] == 401
+
+Only the standard library is used (urllib), so it adds no dependency to a test suite.
+"""
+import json
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode
+from urllib.request import Request, urlopen
+
+__all__ = ["SandboxAdmin", "SandboxAdminError"]
+
+
+class SandboxAdminError(Exception):
+    """The admin API refused a request (4xx/5xx), or the sandbox could not be reached (`status` None).
+
+    `status` is the HTTP status, `error` the server's error code (`bad_request`, `not_found`, `unauthorized`, …),
+    `message` the server's explanation, `body` the parsed JSON body (or the raw text when it was not JSON).
+    """
+
+    def __init__(self, message, status=None, error=None, body=None, method=None, url=None):
+        self.message, self.status, self.error, self.body = message, status, error, body
+        self.method, self.url = method, url
+        where = f"{method} {url}: " if method else ""
+        super().__init__(f"{where}{status} {error}: {message}" if status else f"{where}{message}")
+
+
+class SandboxAdmin:
+    """The admin API of the sandbox at `url` (e.g. ``http://127.0.0.1:5000``), authenticated with `admin_token`.
+
+    Every method returns the server's JSON answer (or the part of it named in its docstring) and raises
+    SandboxAdminError, carrying the server's message and status, when the server answers 4xx or 5xx.
+    """
+
+    def __init__(self, url, admin_token, timeout=30):
+        self.url = url.rstrip("/")
+        self.admin_token = admin_token
+        self.timeout = timeout
+        self.clock = Clock(self)
+        self.faults = Faults(self)
+        self.rate_limits = RateLimits(self)
+        self.users = Users(self)
+        self.clients = Clients(self)
+        self.roles = Roles(self)
+
+    def __repr__(self):
+        return f"SandboxAdmin({self.url!r})"
+
+    def call(self, method, path, body=None, query=None, authenticate=True):
+        """Send one request to the sandbox (`path` from the root, e.g. ``/_sandbox/clock``); its JSON answer."""
+        url = self.url + path
+        if query:
+            url += "?" + urlencode({name: value for name, value in query.items() if value is not None})
+        headers = {"Accept": "application/json"}
+        if authenticate and self.admin_token:
+            headers["Authorization"] = f"Bearer {self.admin_token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            with urlopen(Request(url, data=data, headers=headers, method=method), timeout=self.timeout) as response:
+                return parse(response.read())
+        except HTTPError as failure:
+            answer = parse(failure.read())
+            failure.close()
+            message, error = (answer.get("message") or answer.get("error_description") or failure.reason,
+                              answer.get("error")) if isinstance(answer, dict) else (answer or failure.reason, None)
+            raise SandboxAdminError(message, failure.code, error, answer, method, url) from None
+        except (URLError, OSError) as failure:
+            reason = getattr(failure, "reason", failure)
+            raise SandboxAdminError(f"cannot reach the sandbox: {reason}", method=method, url=url) from None
+
+    def health(self):
+        """GET /_sandbox/health (no admin token needed): the server's health answer."""
+        return self.call("GET", "/_sandbox/health", authenticate=False)
+
+    def reset(self):
+        """POST /_sandbox/reset: the demo data (or the configured fixtures file) again; faults, the clock offset and
+        rate-limit overrides cleared (not the journal). Returns ``{"reset": true, "fixtures", "seconds"}``."""
+        return self.call("POST", "/_sandbox/reset")
+
+    def requests(self, dialect=None, client_id=None, path=None, status=None, since=None, limit=None):
+        """GET /_sandbox/requests: the journal's entries (dicts), newest first, filtered by `dialect`, `client_id`,
+        `path`, `status`, `since` (unix time) and at most `limit` (the server's default is 100)."""
+        return self.call("GET", "/_sandbox/requests", query={
+            "dialect": dialect, "client_id": client_id, "path": path, "status": status, "since": since,
+            "limit": limit})["requests"]
+
+    def clear_requests(self):
+        """DELETE /_sandbox/requests: empty the journal."""
+        return self.call("DELETE", "/_sandbox/requests")
+
+    def expire_tokens(self, token=None, client_id=None, username=None):
+        """POST /_sandbox/tokens/expire: expire now one access `token`, or every token of `client_id` or of
+        `username` (give exactly one). Returns how many tokens were expired."""
+        given = {name: value for name, value in
+                 (("token", token), ("client_id", client_id), ("username", username)) if value is not None}
+        if len(given) != 1:
+            raise ValueError("give exactly one of token, client_id, username")
+        return self.call("POST", "/_sandbox/tokens/expire", given)["expired"]
+
+
+class Part:
+    def __init__(self, admin):
+        self.admin = admin
+
+
+class Clock(Part):
+    """The sandbox clock (`admin.clock`), shared by every worker of the sandbox."""
+
+    def get(self):
+        """GET /_sandbox/clock: ``{"now": unix time, "offset": seconds ahead of real time}``."""
+        return self.admin.call("GET", "/_sandbox/clock")
+
+    def now(self):
+        """The sandbox's current time, in whole unix seconds."""
+        return self.get()["now"]
+
+    def advance(self, seconds):
+        """Move the clock forward by `seconds` (back when negative); returns the new ``{"now", "offset"}``."""
+        return self.admin.call("POST", "/_sandbox/clock", {"advance": seconds})
+
+    def set(self, unix_time):
+        """Put the clock at `unix_time`; returns the new ``{"now", "offset"}``."""
+        return self.admin.call("POST", "/_sandbox/clock", {"set": unix_time})
+
+    def reset(self):
+        """Put the clock back on real time; returns the new ``{"now", "offset"}``."""
+        return self.admin.call("POST", "/_sandbox/clock", {"reset": True})
+
+
+class Faults(Part):
+    """Injected faults (`admin.faults`)."""
+
+    def add(self, path, **fields):
+        """POST /_sandbox/faults: the next requests to `path` fail. Fields: `method`, `error` (a documented error of
+        the dialect, e.g. ``invalid_client``) or `status` (429, 500, 503), `count` or `rate`, `latency_ms`,
+        `retry_after`. Returns the fault as stored (with its ``id``)."""
+        return self.admin.call("POST", "/_sandbox/faults", {"path": path, **fields})
+
+    def list(self):
+        """GET /_sandbox/faults: the faults still pending, oldest first."""
+        return self.admin.call("GET", "/_sandbox/faults")["faults"]
+
+    def delete(self, fault_id):
+        """DELETE /_sandbox/faults/<id>: remove one fault."""
+        return self.admin.call("DELETE", f"/_sandbox/faults/{int(fault_id)}")
+
+    def clear(self):
+        """DELETE /_sandbox/faults: remove every fault."""
+        return self.admin.call("DELETE", "/_sandbox/faults")
+
+
+class RateLimits(Part):
+    """Rate limits per endpoint (`admin.rate_limits`), changed at once for every worker."""
+
+    def get(self):
+        """GET /_sandbox/rate-limits: every limit in force, e.g. ``{"PHP_TOKEN_RATE_LIMIT": "30 per minute", …}``."""
+        return self.admin.call("GET", "/_sandbox/rate-limits")
+
+    def set(self, **limits):
+        """PUT /_sandbox/rate-limits: e.g. ``set(PHP_TOKEN_RATE_LIMIT="5 per minute")``; None restores the
+        configured limit. Returns every limit in force."""
+        return self.admin.call("PUT", "/_sandbox/rate-limits", limits)
+
+
+class Users(Part):
+    """The sandbox's users (`admin.users`)."""
+
+    def update(self, username, **fields):
+        """PATCH /_sandbox/users/<username>: change `email`, `full_name` or `password`; returns
+        ``{"username", "email", "full_name"}``."""
+        return self.admin.call("PATCH", f"/_sandbox/users/{quote(username, safe='')}", fields)
+
+
+class Clients(Part):
+    """The sandbox's OAuth clients and apps (`admin.clients`)."""
+
+    def update(self, client_id, **fields):
+        """PATCH /_sandbox/clients/<client_id>: `status` (active, pending, disabled, rejected) and/or
+        `headless_user` (a username: its authorization requests are approved for that user without the login and
+        consent pages; None turns that off). Returns ``{"client_id", "dialect", "status", "headless_user"}``."""
+        return self.admin.call("PATCH", f"/_sandbox/clients/{quote(client_id, safe='')}", fields)
+
+
+class Roles(Part):
+    """The consumer dialect's roles (`admin.roles`)."""
+
+    def set(self, name, scopes):
+        """PUT /_sandbox/roles/<name>: the role's scopes; returns ``{"name", "scopes"}``."""
+        return self.admin.call("PUT", f"/_sandbox/roles/{quote(name, safe='')}", {"scopes": list(scopes)})
+
+
+def parse(raw):
+    """A response body: its JSON, or its text when it is not JSON."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
