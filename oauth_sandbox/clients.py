@@ -13,7 +13,6 @@ from sqlalchemy import bindparam, select
 from .models import Client, redirect_uri_matches
 from .reads import CompiledRead
 from .security import token_matches
-from .settings import parse
 
 # How clients authenticate at every token, revocation and introspection endpoint here (RFC 6749 §2.3.1).
 SECRET_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
@@ -82,7 +81,7 @@ def query_client(client_id, dialect):
     if row is None or row[3] != dialect:
         return None
     values = list(row)
-    values[5], values[6] = tuple(parse(row[5]) or ()), tuple(parse(row[6]) or ())
+    values[5], values[6] = tuple(row[5] or ()), tuple(row[6] or ())
     return ClientRecord(*values)
 
 

@@ -24,6 +24,10 @@ def init_app(app):
         connect_args = options.setdefault("connect_args", {})
         connect_args["timeout"] = app.config["SQLITE_BUSY_TIMEOUT_SECONDS"]
         if url.database and url.database != ":memory:":
+            # A request reads on a connection of its own beside its session's (reads.py): no upper bound, so that
+            # many threads (`flask run`) never wait for one held by another waiting in turn (file connections are
+            # cheap).
+            options.setdefault("max_overflow", -1)
             connect_args["factory"] = writer_locked_connection(WriterLock(url.database + ".writer-lock"))
     else:
         options.setdefault("pool_pre_ping", True)  # a connection cut by a database restart is replaced

@@ -71,9 +71,14 @@ def register_dynamic_owner(dialect_name, error_class, claims):
 
 def dialect_owner():
     """(dialect name, DialectError subclass) owning this request's path, or None for a page (cached per request)."""
-    if "dialect_owner" not in g:
-        g.dialect_owner = find_owner(request.path, unrouted=isinstance(request.routing_exception, NotFound))
-    return g.dialect_owner
+    request_globals = g._get_current_object()  # asked several times a request: one context lookup each time
+    try:
+        return request_globals.dialect_owner
+    except AttributeError:
+        this_request = request._get_current_object()
+        owner = find_owner(this_request.path, unrouted=isinstance(this_request.routing_exception, NotFound))
+        request_globals.dialect_owner = owner
+        return owner
 
 
 def find_owner(path, unrouted):

@@ -13,23 +13,27 @@ from .extensions import db
 
 
 class CompiledRead:
-    """A Core select, compiled once per database dialect, run with keyword parameters; its rows as tuples."""
+    """A Core select, compiled once per database dialect, run with keyword parameters; its rows as tuples of Python
+    values, converted as SQLAlchemy converts them (JSON text parsed and 0/1 made booleans on SQLite)."""
 
     def __init__(self, statement):
         self.statement = statement
-        self.compiled = {}  # dialect name -> (SQL, default parameters, parameter order or None)
+        self.compiled = {}  # dialect name -> (SQL, default parameters, parameter order or None, value converters)
 
     def for_dialect(self, dialect):
         if dialect.name not in self.compiled:
             compiled = self.statement.compile(dialect=dialect)
             defaults = {name: bind.effective_value for name, bind in compiled.binds.items()}
-            self.compiled[dialect.name] = (compiled.string, defaults, compiled.positiontup)
+            converters = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                          for column in self.statement.selected_columns]
+            self.compiled[dialect.name] = (compiled.string, defaults, compiled.positiontup,
+                                           converters if any(converters) else None)
         return self.compiled[dialect.name]
 
     def rows(self, **params):
         """Run with `params` (bound by name) on the request's read connection."""
         engine = db.engine
-        sql, defaults, order = self.for_dialect(engine.dialect)
+        sql, defaults, order, converters = self.for_dialect(engine.dialect)
         values = {**defaults, **params}
         arguments = tuple(values[name] for name in order) if order is not None else values
         connection = read_connection()
@@ -38,12 +42,15 @@ class CompiledRead:
             cursor.execute(sql, arguments)
             rows = cursor.fetchall()
             cursor.close()
-            return rows
         except engine.dialect.loaded_dbapi.Error as error:
             gone = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
             release_read_connection(invalidate=True)
             raise DBAPIError.instance(sql, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True,
                                       connection_invalidated=gone, dialect=engine.dialect) from error
+        if converters is None:
+            return rows
+        return [tuple(value if convert is None or value is None else convert(value)
+                      for convert, value in zip(converters, row, strict=True)) for row in rows]
 
     def first(self, **params):
         """The first row, or None."""
@@ -52,10 +59,16 @@ class CompiledRead:
 
 
 def read_connection():
-    """The request's read connection (checked out of the pool on first use)."""
-    connection = g.get("read_connection")
+    """The request's read connection, on first use: on SQLite its own connection from the pool (a file connection
+    is cheap, and the pool has no upper bound: database.py); elsewhere the session's, so that a request holds one
+    server connection (two per request could exhaust the pool: requests holding one while waiting for the other)."""
+    request_globals = g._get_current_object()
+    connection = request_globals.get("read_connection")
     if connection is None:
-        connection = g.read_connection = db.engine.raw_connection()
+        if db.engine.dialect.name == "sqlite":
+            connection = request_globals.read_connection = db.engine.raw_connection()
+        else:
+            connection = db.session.connection().connection  # the session's own: it gives it back
     return connection
 
 
@@ -63,6 +76,8 @@ def release_read_connection(_exc=None, invalidate=False):
     """teardown: give the read connection back to the pool (or discard it, when its database cut it)."""
     connection = g.pop("read_connection", None)
     if connection is None:
+        if invalidate:
+            db.session().invalidate()  # a server connection the database cut: the pool replaces it
         return
     try:
         if invalidate:

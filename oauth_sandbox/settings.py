@@ -4,7 +4,6 @@ They live in the database so that a change over the admin API applies at once, o
 default. Each change also stores a new `version`: a request reads that one value and re-reads the rest only when it
 differs from what this process last saw.
 """
-import json
 import secrets
 
 from flask import current_app, g, has_request_context
@@ -27,7 +26,6 @@ class Setting(db.Model):
 
 VERSION = CompiledRead(select(Setting.value).where(Setting.key == "version"))
 EVERYTHING = CompiledRead(select(Setting.key, Setting.value))
-_parsed = {}  # stored JSON text → its value
 
 
 class SettingsCache:
@@ -44,29 +42,19 @@ def load():
     row = VERSION.first()
     version = row[0] if row else None
     if version != cache.version:
-        cache.values = {key: parse(value) for key, value in EVERYTHING.rows()}
+        cache.values = dict(EVERYTHING.rows())
         cache.version = version
         shared_clock = cache.values.get("clock")
         clock.adopt(*(shared_clock["offset"], shared_clock["version"]) if shared_clock else (0, None))
     g.settings = cache.values
 
 
-def parse(value):
-    """A JSON column's value as a driver gives it: SQLite gives JSON text, PostgreSQL's driver the value itself.
-    Parsed text is remembered (such values are few and change rarely)."""
-    if not isinstance(value, str):
-        return value
-    if value not in _parsed:
-        if len(_parsed) > 1000:
-            _parsed.clear()
-        _parsed[value] = json.loads(value)
-    return _parsed[value]
-
-
 def setting(key, default=None):
     """A shared setting's value (as loaded for this request, or read now outside one)."""
-    if has_request_context() and "settings" in g:
+    try:
         return g.settings.get(key, default)
+    except (AttributeError, RuntimeError):  # not loaded for a request (a command, a script): read it now
+        pass
     row = db.session.get(Setting, key)
     return row.value if row is not None else default
 

@@ -10,7 +10,6 @@ from ...clients import authenticate_client
 from ...extensions import db
 from ...models import User
 from ...reads import CompiledRead
-from ...settings import parse
 
 
 class Scope(db.Model):
@@ -104,7 +103,7 @@ def scopes_of(user):
     """The scopes the user holds through their role (the default role when none is assigned), in its order."""
     row = ROLE_SCOPES.first(user_id=user.id) or NAMED_ROLE_SCOPES.first(name=current_app.config[
         "CONSUMER_DEFAULT_ROLE"])
-    return list(parse(row[0])) if row else []
+    return list(row[0]) if row else []
 
 
 def parse_scopes(value):

@@ -10,7 +10,6 @@ from werkzeug.exceptions import NotFound
 from ...errors import dialect_error_class
 from ...ratelimit import RouteLimit, count_request
 from ...reads import CompiledRead
-from ...settings import parse
 from .api import ConsumerError
 from .models import Operation
 from .tokens import TokenRefused, authenticate_bearer
@@ -39,7 +38,7 @@ def operations_at(path):
     """The operations declared at `path`, read once per request (the owner check and the dispatch both ask)."""
     found = g.setdefault("consumer_operations", {})
     if path not in found:
-        found[path] = [DeclaredOperation(method, bool(public), scope, status_code, parse(response))
+        found[path] = [DeclaredOperation(method, public, scope, status_code, response)
                        for method, public, scope, status_code, response in OPERATIONS_AT.rows(path=path)]
     return found[path]
 
@@ -51,36 +50,38 @@ def is_operation_path(path):
 
 def dispatch_operation():
     """before_request: answer a path no route matched when an operation declares it (else fall through)."""
-    if dialect_error_class() is not ConsumerError or not isinstance(request.routing_exception, NotFound):
+    this_request = request._get_current_object()
+    if not isinstance(this_request.routing_exception, NotFound) or dialect_error_class() is not ConsumerError:
         return None
-    operations = operations_at(request.path)
+    operations = operations_at(this_request.path)
     if not operations:
         return None
-    method = "GET" if request.method == "HEAD" else request.method
+    method = "GET" if this_request.method == "HEAD" else this_request.method
     operation = next((op for op in operations if op.method == method), None)
     allowed = ", ".join(sorted({op.method for op in operations} | {"OPTIONS"}))
-    if request.method == "OPTIONS":
+    if method == "OPTIONS":
         return "", 200, {"Allow": allowed}
     if operation is None:
         raise ConsumerError("http", "Given request method is not supported", 405, {"Allow": allowed})
     count_request(OPERATION_LIMIT, "consumer.operation")
-    return invoke_operation(operation)
+    return invoke_operation(operation, this_request)
 
 
-def invoke_operation(operation):
+def invoke_operation(operation, this_request):
     """Check the token where the operation needs one (or one is sent, as Fusio does), then answer."""
-    if not operation.public or request.headers.get("Authorization"):
+    authorization = this_request.headers.get("Authorization")
+    if not operation.public or authorization:
         try:
-            token = authenticate_bearer(request.headers.get("Authorization"))
+            token = authenticate_bearer(authorization)
         except TokenRefused as refused:
             raise ConsumerError("unauthorized", str(refused), 401,
                                 {"WWW-Authenticate": 'Bearer realm="Fusio"'}) from None
         if not operation.public and operation.scope not in token.scope.split(","):
             raise ConsumerError("forbidden", "Access to this operation is not in the scope of the provided token",
                                 403)
-    if request.method in BODY_METHODS and request.get_data():
+    if this_request.method in BODY_METHODS and this_request.get_data():
         try:
-            json.loads(request.get_data(as_text=True))
+            json.loads(this_request.get_data(as_text=True))
         except ValueError:
             raise ConsumerError("invalid_json", "The request body is not valid JSON") from None
     response = jsonify(operation.response)

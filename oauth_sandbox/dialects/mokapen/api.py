@@ -98,11 +98,9 @@ RESOURCES = {
     "contacts": (Contact, ("name", "email", "phone"), "name"),
     "tasks": (Task, ("title", "done"), "title"),
 }
-# An organization's items as the list answers them: one compiled read per resource, and each column's Python type
-# (SQLite stores a boolean as 0 or 1).
-LISTS = {name: (CompiledRead(select(*(model.__table__.c[column] for column in ("id", *fields)))
-                             .where(model.organization_id == bindparam("org_id")).order_by(model.id)),
-                [(column, model.__table__.c[column].type.python_type) for column in ("id", *fields)])
+# An organization's items as the list answers them: one compiled read per resource.
+LISTS = {name: CompiledRead(select(*(model.__table__.c[column] for column in ("id", *fields)))
+                            .where(model.organization_id == bindparam("org_id")).order_by(model.id))
          for name, (model, fields, _) in RESOURCES.items()}
 
 
@@ -148,10 +146,8 @@ def collection(org_id, resource):
         db.session.add(item)
         db.session.commit()
         return jsonify(data=as_json(item, fields)), 201
-    read, columns = LISTS[resource]
-    return jsonify(data=[{name: value if value is None else convert(value)
-                          for (name, convert), value in zip(columns, row, strict=True)}
-                         for row in read.rows(org_id=org_id)])
+    columns = ("id", *fields)
+    return jsonify(data=[dict(zip(columns, row, strict=True)) for row in LISTS[resource].rows(org_id=org_id)])
 
 
 @bp.route("/api/v1/<int:org_id>/<any(contacts, tasks):resource>/<int:item_id>",
