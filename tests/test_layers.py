@@ -9,7 +9,8 @@ from pathlib import Path
 PACKAGE = "oauth_sandbox"
 ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 # Above the dialects at the top level (they loop over them); every other top-level module is core.
-ABOVE_DIALECTS = {f"{PACKAGE}.factory", f"{PACKAGE}.envelope", f"{PACKAGE}.bootstrap", f"{PACKAGE}.cli"}
+ABOVE_DIALECTS = {f"{PACKAGE}.{name}" for name in ("factory", "envelope", "bootstrap", "cli", "command", "testing",
+                                                     "pytest_plugin", "client")}
 REGISTRY = f"{PACKAGE}.dialects"
 
 
