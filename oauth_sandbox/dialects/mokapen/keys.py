@@ -70,9 +70,9 @@ def jwks(app=None):
     return cache["jwks"]
 
 
-def mint_access_token(client, user, scopes, organization, expires_in, app=None):
-    """An RS256 JWT like Mokapen's (League OAuth2 Server's claims, plus the organization), signed with `app`'s key
-    (the current app's by default). `client`, `user` and `organization` need only their ids."""
+def mint_access_token(client, user, scopes, organization, expires_in):
+    """An RS256 JWT like Mokapen's (League OAuth2 Server's claims, plus the organization), signed with the app's
+    key. `client`, `user` and `organization` need only their ids."""
     now = clock.now()
     claims = {
         "aud": client.client_id,
@@ -86,5 +86,5 @@ def mint_access_token(client, user, scopes, organization, expires_in, app=None):
     }
     # Header {"typ":"JWT","alg":"RS256",…} in this order, as the seed's "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1Ni…";
     # the kid after them lets JWKS clients (PyJWKClient, jose libraries) pick the key.
-    return jwt.encode(claims, private_key(app), algorithm="RS256",
-                      headers={"typ": "JWT", "kid": public_jwk(app)["kid"]}, sort_headers=False)
+    return jwt.encode(claims, private_key(), algorithm="RS256",
+                      headers={"typ": "JWT", "kid": public_jwk()["kid"]}, sort_headers=False)
