@@ -129,6 +129,13 @@ def render_error_page(status, title, message):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def handle_dialect_error(exc):
+    """A dialect's documented error: what the request wrote and did not commit is rolled back now, not at teardown
+    (the journal entry written after it must not wait for SQLite's lock that write holds)."""
+    db.session.rollback()
+    return exc.to_response()
+
+
 def handle_http_exception(exc):
     """404/405/413/429/… : the dialect's JSON under an API prefix, an HTML page elsewhere."""
     error_class = dialect_error_class()
@@ -192,7 +199,7 @@ def handle_csrf_error(exc):
 
 def register_error_handlers(app):
     """Wire every error handler into the app."""
-    app.register_error_handler(DialectError, lambda exc: exc.to_response())
+    app.register_error_handler(DialectError, handle_dialect_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DBAPIError, handle_database_error)
