@@ -32,6 +32,9 @@ def init_app(app):
     else:
         options.setdefault("pool_pre_ping", True)  # a connection cut by a database restart is replaced
     db.init_app(app)
+    if url.get_backend_name() != "sqlite":
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", lookups_without_nul, retval=True)
     app.teardown_appcontext(release_session)  # runs before Flask-SQLAlchemy's own (teardowns run in reverse)
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     with app.app_context():
@@ -135,6 +138,26 @@ class WriterLockedCursor(sqlite3.Cursor):
 def writer_locked_connection(lock):
     """The sqlite3 connection class whose writers take turns through `lock`."""
     return type("WriterLockedConnection", (WriterLockedConnection,), {"writer_lock": lock})
+
+
+def without_nul(parameters):
+    """A lookup's parameters with NUL characters replaced (see lookups_without_nul)."""
+    if isinstance(parameters, dict):
+        return {name: value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+                for name, value in parameters.items()}
+    if isinstance(parameters, (list, tuple)):
+        return type(parameters)(value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+                                for value in parameters)
+    return parameters
+
+
+def lookups_without_nul(_conn, _cursor, statement, parameters, _context, executemany):
+    """PostgreSQL refuses text holding a NUL character, which no stored value can hold: a SELECT looking one up
+    (a username, a client_id) matches nothing, the answer an unknown value gets, instead of failing. A write of
+    such a value is refused with a 400 (errors.handle_database_error)."""
+    if not executemany and statement.lstrip()[:6].upper() == "SELECT":
+        return statement, without_nul(parameters)
+    return statement, parameters
 
 
 def release_session(_exc=None):

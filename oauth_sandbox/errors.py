@@ -5,8 +5,8 @@ import sqlite3
 
 from flask import g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, ServiceUnavailable
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound, ServiceUnavailable
 
 from .database import release_session
 from .extensions import db
@@ -171,12 +171,20 @@ def database_unavailable(exc):
     return True  # PostgreSQL: connection refused, cut, or the server shutting down
 
 
+def cannot_be_stored(exc):
+    """Whether a database error says a value of the request cannot be stored (PostgreSQL and NUL characters)."""
+    return isinstance(exc, DataError) and "NUL" in str(exc.orig)
+
+
 def handle_database_error(exc):
     """The database is unreachable (restarting, connections cut, locked past the busy timeout): 503, retry soon.
 
     Other database errors are bugs: 500. Neither response says more than its status; the engine hides
     statement parameters from every message (database.py).
     """
+    if cannot_be_stored(exc):
+        db.session.rollback()
+        return handle_http_exception(BadRequest("The request holds a NUL character, which cannot be stored"))
     if not database_unavailable(exc):
         return handle_unexpected_error(exc)
     release_session()  # the pool replaces a dead connection on the next checkout

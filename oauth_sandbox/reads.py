@@ -9,6 +9,7 @@ raises it (DBAPIError, the connection invalidated when it is gone), so the 503 h
 from flask import g
 from sqlalchemy.exc import DBAPIError
 
+from .database import without_nul
 from .extensions import db
 
 
@@ -36,6 +37,8 @@ class CompiledRead:
         sql, defaults, order, converters = self.for_dialect(engine.dialect)
         values = {**defaults, **params}
         arguments = tuple(values[name] for name in order) if order is not None else values
+        if engine.dialect.name != "sqlite":
+            arguments = without_nul(arguments)  # as for every lookup on PostgreSQL: database.lookups_without_nul
         connection = read_connection()
         try:
             cursor = connection.cursor()

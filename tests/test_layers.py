@@ -3,6 +3,7 @@
 Every module of oauth_sandbox is parsed with `ast` (imports inside functions count too).
 """
 import ast
+from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from pathlib import Path
 
@@ -26,10 +27,17 @@ def modules():
     return {module_name(path): (path, path.name == "__init__.py") for path in sorted(ROOT.rglob("*.py"))}
 
 
+def parse(path):
+    """The module's syntax tree, parsed in a thread of its own: CPython 3.11's parser can fail with "AST constructor
+    recursion depth mismatch" in a thread where a RecursionError was caught before (the fuzz tests send deep JSON)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(ast.parse, path.read_text(), str(path)).result()
+
+
 def imported_modules(name, path, is_package, known):
     """The modules of the package that `name` imports (`from a import b` means a.b when that is a module)."""
     here = name.split(".") if is_package else name.split(".")[:-1]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(parse(path)):
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

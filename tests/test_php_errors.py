@@ -150,3 +150,17 @@ def test_a_database_locked_past_its_busy_timeout_is_503_retry_after_then_recover
 def test_pages_get_html_errors(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404 and response.mimetype == "text/html"
+
+
+def test_a_nul_character_looked_up_is_unknown_and_one_to_be_stored_is_a_400_in_the_dialects_shape(client):
+    # PostgreSQL cannot hold NUL in text: a lookup of such a value matches nothing, as an unknown value, and a
+    # value to be stored is refused (SQLite stores it: there the request simply succeeds).
+    unknown = client.post("/v1/oauth/?username=john%00doe&password=demo-password")
+    assert unknown.status_code == 401 and unknown.json["errors"]["credentials"]["code"] == 2001
+    assert client.post("/api/token.php", data={"code": "x", "client_id": "php\x00demo",
+                                               "client_secret": "s"}).json["error"] == "invalid_client"
+    stored = client.post("/v1/oauth/?username=johndoe&password=demo-password&device-info=My%00laptop")
+    if client.application.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        assert stored.status_code == 200
+    else:
+        assert stored.status_code == 400 and stored.json["errors"]["request"]["code"] == 1005

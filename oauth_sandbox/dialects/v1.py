@@ -9,7 +9,7 @@ from wtforms import SubmitField
 
 from .. import clock
 from ..accounts import current_user, login_required
-from ..errors import DialectError
+from ..errors import DialectError, cannot_be_stored
 from ..extensions import csrf, db
 from ..models import Token, User
 from ..oauth import SandboxResourceProtector, save_token
@@ -29,6 +29,7 @@ ERRORS = {
     "password_required": ("password", 1002, "Password is required", 400),
     "device_info_too_long": ("device-info", 1003, f"device-info must be at most {DEVICE_INFO_MAX} characters", 400),
     "debug_invalid": ("debug", 1004, "debug must be 0 or 1", 400),
+    "invalid_request": ("request", 1005, "The request holds a value that cannot be stored", 400),
     "invalid_credentials": ("credentials", 2001, "Invalid username or password", 401),
     "token_missing": ("token", 2002, "Access token is missing: send 'Authorization: Bearer ACCESS_TOKEN'", 401),
     "token_invalid": ("token", 2003, "Access token is invalid", 401),
@@ -42,8 +43,8 @@ ERRORS = {
     "server_error": ("server", 5001, "Internal server error", 500),
     "service_unavailable": ("server", 5002, "Service temporarily unavailable", 503),
 }
-HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large", 429: "rate_limited",
-               503: "service_unavailable"}
+HTTP_ERRORS = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
+               429: "rate_limited", 503: "service_unavailable"}
 
 
 class V1Error(DialectError):
@@ -142,7 +143,7 @@ def issue_token():
     except SQLAlchemyError as exc:
         db.session.rollback()
         debug["mysql"] = str(getattr(exc, "orig", exc))
-        raise V1Error("server_error", debug=shown_debug) from exc
+        raise V1Error("invalid_request" if cannot_be_stored(exc) else "server_error", debug=shown_debug) from exc
     body = {"success": True, "data": {"access_token": token, "expiry": expiry}}
     if shown_debug is not None:
         body["debug"] = shown_debug
