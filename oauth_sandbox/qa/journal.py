@@ -134,6 +134,12 @@ def add_entry(app, **entry):
     writer(app).add({"at": time.time(), **entry})
 
 
+def storable(row):
+    """A journal row every database can store: NUL characters (a request may hold them; PostgreSQL's text cannot)
+    shown as U+FFFD, so that one such request does not lose its batch."""
+    return {name: value.replace("\x00", "\ufffd") if isinstance(value, str) else value for name, value in row.items()}
+
+
 class Writer:
     """One app's buffered journal rows in this process, written in batches."""
 
@@ -170,7 +176,7 @@ class Writer:
                 return
             try:
                 with self.app.app_context(), db.engine.begin() as connection:
-                    connection.execute(JOURNAL_INSERT, rows)
+                    connection.execute(JOURNAL_INSERT, [storable(row) for row in rows])
                     newest = connection.scalar(db.select(func.max(JournalEntry.id)))
                     limit = self.app.config["JOURNAL_MAX_ENTRIES"]
                     if newest > limit:
