@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from helpers import PHP_CLIENT, PHP_REDIRECT_URI, authorize_url, login, obtain_code, obtain_token, query_of
 from oauth_sandbox.extensions import db
+from oauth_sandbox.qa.journal import query_entries
 
 
 def assert_php_error(response, status, error):
@@ -152,7 +153,7 @@ def test_pages_get_html_errors(client):
     assert response.status_code == 404 and response.mimetype == "text/html"
 
 
-def test_a_nul_character_looked_up_is_unknown_and_one_to_be_stored_is_a_400_in_the_dialects_shape(client):
+def test_a_nul_character_looked_up_is_unknown_and_one_to_be_stored_is_a_400_in_the_dialects_shape(client, app):
     # PostgreSQL cannot hold NUL in text: a lookup of such a value matches nothing, as an unknown value, and a
     # value to be stored is refused (SQLite stores it: there the request simply succeeds).
     unknown = client.post("/v1/oauth/?username=john%00doe&password=demo-password")
@@ -164,3 +165,6 @@ def test_a_nul_character_looked_up_is_unknown_and_one_to_be_stored_is_a_400_in_t
         assert stored.status_code == 200
     else:
         assert stored.status_code == 400 and stored.json["errors"]["request"]["code"] == 1005
+    with app.app_context():  # and the journal keeps them all (a NUL is stored as U+FFFD)
+        paths = [entry.path for entry in query_entries(limit=10)]
+    assert paths == ["/v1/oauth/", "/api/token.php", "/v1/oauth/"]
