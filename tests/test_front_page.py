@@ -74,3 +74,30 @@ def test_api_reference_page_lists_every_operation_of_the_openapi_document(client
     for path in document["paths"]:
         assert f"<code>{path}</code>" in page
     assert {"/api/token.php", "/consumer/login", "/v1/oauth/", "/oauth/token"} <= set(document["paths"])
+
+
+def test_callback_page_shows_the_token_request_of_the_codes_dialect_and_client(live_server):
+    """The front page's mokapen authorize link lands on /callback, whose request (mokapen's /oauth/token with
+    mokapen-public-demo) redeems the code as shown; its API request then answers."""
+    session = requests.Session()
+    front = session.get(live_server.url + "/").text
+    authorize_link = html.unescape(re.search(r'id="mokapen-authorize" href="([^"]+)"', front).group(1))
+    login_page = session.get(authorize_link)
+    consent = session.post(login_page.url, data={"csrf_token": csrf_token(login_page.text), "username": "johndoe",
+                                                 "password": "demo-password"})
+    callback = session.post(consent.url, data={"csrf_token": csrf_token(consent.text), "approve": "Approve",
+                                               "organization_id": "849"})
+    assert callback.url.startswith(f"{live_server.url}/callback?code="), callback.url
+    assert 'id="code-client">mokapen-public-demo<' in callback.text
+    redeem, contacts = shown_commands(callback.text)
+    assert "/oauth/token" in redeem and "token.php" not in callback.text
+    body, status = run_shell(redeem)
+    assert status == 200, body
+    assert json.loads(body)["organization_id"] == 849
+    body, status = run_shell(contacts.replace("ACCESS_TOKEN", json.loads(body)["access_token"]))
+    assert status == 200 and json.loads(body)["data"], body
+
+
+def test_callback_page_says_so_for_a_code_it_never_issued(client):
+    page = client.get("/callback?code=made-up&state=xyz").text
+    assert "not one this sandbox issued" in page and "curl" not in page

@@ -357,3 +357,39 @@ def test_members_cannot_manage_apps_but_can_switch_organizations(client):
     client.post("/account/organizations/850/switch", data={"csrf_token": csrf_token(page.text)})
     assert "Other Organization" in client.get("/account/developer/apps").text
     assert client.get("/account/developer/apps/new").status_code == 200  # owner of 850
+
+
+# --- apps that may not act say why ------------------------------------------------------------
+
+@pytest.mark.parametrize("app_config", [{"SANDBOX_ADMIN_TOKEN": "test-admin-token"}])
+@pytest.mark.parametrize("status, says", [("pending", "pending review"), ("rejected", "rejected"),
+                                          ("disabled", "disabled")])
+def test_a_request_for_an_app_that_is_not_active_says_its_status(client, status, says):
+    admin = {"Authorization": "Bearer test-admin-token"}
+    for client_id in ("mokapen-public-demo", "mokapen-private-demo"):
+        patched = client.patch(f"/_sandbox/clients/{client_id}", headers=admin, json={"status": status})
+        assert patched.status_code == 200, patched.text
+
+    authorize = client.get(authorize_url(), headers={"Accept": "application/json"})
+    assert_error(authorize, 400, "invalid_client")
+    assert says in authorize.json["error_description"]
+    assert "Location" not in authorize.headers
+
+    grant = {"grant_type": "client_credentials", **PRIVATE, "organization_id": "849"}
+    in_body = client.post("/oauth/token", data=grant)
+    assert_error(in_body, 400, "invalid_client")
+    assert says in in_body.json["error_description"]
+    basic = base64.b64encode(b"mokapen-private-demo:mokapen-private-demo-secret").decode()
+    as_basic = client.post("/oauth/token", data={"grant_type": "client_credentials", "organization_id": "849"},
+                           headers={"Authorization": f"Basic {basic}"})
+    assert_error(as_basic, 401, "invalid_client")
+    assert says in as_basic.json["error_description"]
+
+
+def test_an_unknown_client_is_still_one_the_server_does_not_know(client):
+    unknown = client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "no-such-app",
+                                                "client_secret": "x", "organization_id": "849"})
+    assert_error(unknown, 400, "invalid_client")
+    assert unknown.json["error_description"] == "The client does not exist on this server."
+    authorize = client.get(authorize_url(client_id="no-such-app"), headers={"Accept": "application/json"})
+    assert authorize.json["error_description"] == "The client does not exist on this server."

@@ -10,6 +10,8 @@ from .oauth import MokapenError, server
 from .openapi import openapi_paths
 
 DEMO_SCOPES = "tasks.read tasks.write contacts.read"
+# The php client's, and the one seed 000's authorize snippet sends as it stands.
+PUBLIC_DEMO_REDIRECT_URIS = (*PHP_DEMO_REDIRECT_URIS, "https://example.com/oauth/callback")
 
 
 def load_demo_data():
@@ -30,7 +32,7 @@ def load_demo_data():
         Task(organization_id=850, title="Review the contract"),
     ])
     public = create_client("mokapen", "mokapen-public-demo", "mokapen-public-demo-secret", "Mokapen public demo",
-                           redirect_uris=PHP_DEMO_REDIRECT_URIS, grant_types=["authorization_code", "refresh_token"],
+                           redirect_uris=PUBLIC_DEMO_REDIRECT_URIS, grant_types=["authorization_code", "refresh_token"],
                            scope=DEMO_SCOPES)
     private = create_client("mokapen", "mokapen-private-demo", "mokapen-private-demo-secret", "Mokapen private demo",
                             grant_types=["client_credentials"], scope=DEMO_SCOPES)
