@@ -101,3 +101,28 @@ def test_callback_page_shows_the_token_request_of_the_codes_dialect_and_client(l
 def test_callback_page_says_so_for_a_code_it_never_issued(client):
     page = client.get("/callback?code=made-up&state=xyz").text
     assert "not one this sandbox issued" in page and "curl" not in page
+
+
+def test_docs_show_every_operations_parameters_bodies_responses_and_a_working_example(live_server):
+    document = requests.get(live_server.url + "/openapi.json").json()
+    page = requests.get(live_server.url + "/docs").text
+    sections = re.findall(r'<section class="card operation" id="[^"]+">(.*?)</section>', page, re.S)
+    operations = [(path, method, op) for path, methods in document["paths"].items() for method, op in methods.items()]
+    assert len(sections) == len(operations)
+    ran = 0
+    for (path, method, operation), section in zip(operations, sections, strict=True):
+        assert f"<code>{method.upper()} {path}</code>" in section
+        for parameter in operation.get("parameters", []):
+            assert f"<code>{parameter['name']}</code>" in section, (path, parameter)
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            for field in content["schema"].get("properties", {}):
+                assert f"<code>{field}</code>" in section, (path, field)
+        for status in operation["responses"]:
+            assert re.search(rf"<td>[\d, ]*\b{status}\b", section), (path, status)
+        example = html.unescape(re.search(r'<pre class="example">(.*?)</pre>', section, re.S).group(1))
+        assert example.startswith("curl ") and path.split("{")[0] in example
+        if not re.search(r"\b[A-Z][A-Z_]{3,}\b", re.sub(r"-X [A-Z]+", "", example)):
+            body, status = run_shell(example)  # an example with nothing to fill in answers as is
+            assert status < 400, (example, status, body)
+            ran += 1
+    assert ran >= 5
