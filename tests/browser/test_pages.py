@@ -56,3 +56,22 @@ def test_every_page_logged_in_has_unique_ids_and_no_sideways_scroll(live_server,
                 queue.append(href)
     assert len(seen) >= 20, sorted(seen)
     assert not problems, "\n".join(problems)
+
+
+def test_front_page_contents_copy_buttons_and_code_that_fits(live_server, page):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(live_server.url + "/")
+    targets = page.eval_on_selector_all("nav.contents a[href^='#']", "links => links.map(a => a.hash.slice(1))")
+    assert len(targets) >= 6
+    for target in targets:
+        assert page.locator(f"[id='{target}']").count() == 1, target
+    blocks = page.locator("pre")
+    assert blocks.count() >= 10
+    assert page.locator(".code-block button.copy").count() == blocks.count()
+    overflowing = page.eval_on_selector_all("pre", "blocks => blocks.filter(b => b.scrollWidth > b.clientWidth)"
+                                                   ".map(b => b.textContent.slice(0, 60))")
+    assert overflowing == []
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    first = page.locator(".code-block").nth(1)
+    first.locator("button.copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == first.locator("pre").inner_text().strip()
