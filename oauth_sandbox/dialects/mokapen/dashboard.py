@@ -11,7 +11,7 @@ from ...accounts import current_user, login_required
 from ...demo import create_client
 from ...extensions import db
 from ...models import Client, Token
-from .forms import ActionForm, ApplicationForm, ScopesForm, image_type
+from .forms import SCOPE_DESCRIPTIONS, ActionForm, ApplicationForm, ScopesForm, image_type
 from .models import SCOPES, Application, Membership, membership, organizations_of
 from .oauth import generate_private_app_token
 
@@ -57,6 +57,12 @@ def inject_organizations():
     """The organization switcher's data for the dashboard pages."""
     user = current_user()
     return {"mokapen_organization": current_organization() if user else None}
+
+
+@bp.app_template_global()
+def scope_description(scope):
+    """What a mokapen scope lets an app do ("" for other scopes): the consent page shows it."""
+    return SCOPE_DESCRIPTIONS.get(scope, "")
 
 
 @bp.get("/organizations")
@@ -129,7 +135,7 @@ def edit_scopes(client_pk):
     """Step 2, and later changes: the scopes; a changed active public app goes back to review."""
     app = app_in_organization(client_pk)
     form = ScopesForm(scopes=app.client.scope.split())
-    form.scopes.choices = list(SCOPES)
+    form.scopes.choices = [(scope, f"{scope} — {SCOPE_DESCRIPTIONS[scope]}") for scope in SCOPES]
     if not form.validate_on_submit():
         return render_template("mokapen/scopes.html", app=app, form=form)
     first_save = app.client.status == "draft"
