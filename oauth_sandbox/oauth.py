@@ -265,7 +265,8 @@ class SandboxBearerTokenValidator(BearerTokenValidator):
         """The token must work for this dialect and hold `scopes`; `reason` is kept on the error for dialects."""
         reason = "unknown" if token is None else token.refusal(self.dialect)
         if reason is not None:
-            error = InvalidTokenError(realm=self.realm)
+            description = INACTIVE_CLIENT.get(token.client_status) if reason == "client_disabled" else None
+            error = InvalidTokenError(description=description, realm=self.realm)
             error.reason = reason
             raise error
         if self.scope_insufficient(token.get_scope(), scopes):

@@ -366,6 +366,7 @@ def test_members_cannot_manage_apps_but_can_switch_organizations(client):
                                           ("disabled", "disabled")])
 def test_a_request_for_an_app_that_is_not_active_says_its_status(client, status, says):
     admin = {"Authorization": "Bearer test-admin-token"}
+    token = private_token(client)
     for client_id in ("mokapen-public-demo", "mokapen-private-demo"):
         patched = client.patch(f"/_sandbox/clients/{client_id}", headers=admin, json={"status": status})
         assert patched.status_code == 200, patched.text
@@ -384,6 +385,10 @@ def test_a_request_for_an_app_that_is_not_active_says_its_status(client, status,
                            headers={"Authorization": f"Basic {basic}"})
     assert_error(as_basic, 401, "invalid_client")
     assert says in as_basic.json["error_description"]
+
+    listed = api(client, "GET", "/api/v1/849/contacts", token)  # a token the app was issued before
+    assert_error(listed, 401, "invalid_token")
+    assert says in listed.json["error_description"]
 
 
 def test_an_unknown_client_is_still_one_the_server_does_not_know(client):
