@@ -7,7 +7,8 @@ from ...extensions import db
 from ...models import User
 from ..base import Dialect
 from . import api, dashboard
-from .fixtures import DEMO_LOGO, FIXTURE_SECTIONS, load_client_fixture
+from .fixtures import DEMO_LOGO as DEMO_LOGO  # re-exported: the 1×1 PNG the tests upload
+from .fixtures import FIXTURE_SECTIONS, load_client_fixture
 from .models import Application, Contact, Membership, Organization, Task
 from .oauth import MokapenError, server
 from .openapi import openapi_paths
