@@ -6,6 +6,7 @@ token format, lifetime and error shape), but codes, tokens and their rules live 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2 import OAuth2Request
 from authlib.oauth2.rfc6749 import (
+    InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
     UnsupportedResponseTypeError,
@@ -30,6 +31,13 @@ from .security import hash_token, new_token
 from .tokens import query_token, record_use
 
 REALM = "OAuth Sandbox"
+# Why a registered client may not act (find_client), by its status.
+INACTIVE_CLIENT = {
+    "pending": "The client is pending review: it can be used once it is approved.",
+    "rejected": "The client was rejected at review: it cannot be used.",
+    "disabled": "The client is disabled: it can be used again once it is enabled.",
+    "draft": "The client is a draft: choose its scopes and save it first.",
+}
 
 
 class PayloadRequest(OAuth2Request):
@@ -82,9 +90,16 @@ class SandboxAuthorizationServer(AuthorizationServer):
         return super().create_oauth2_request(request)
 
     def find_client(self, client_id):
-        """The client with this id, if it is registered for this dialect and active (not pending or disabled)."""
+        """The client with this id, if it is registered for this dialect and active; None for an unknown one.
+
+        A known client that is not active (pending review, rejected, disabled, a draft) is refused with its status,
+        as `invalid_client` with the status an unknown client gets (401 with HTTP Basic, else 400)."""
         client = query_client(client_id, self.dialect)
-        return client if client is not None and client.is_active() else None
+        if client is None or client.is_active():
+            return client
+        basic = request.headers.get("Authorization", "").lower().startswith("basic ")
+        raise InvalidClientError(description=INACTIVE_CLIENT.get(client.status, f"The client is {client.status}."),
+                                 status_code=401 if basic else 400)
 
     def store_token(self, token, oauth_request):
         """Persist a token Authlib generated, linked to its client, user and authorization code."""
@@ -250,7 +265,8 @@ class SandboxBearerTokenValidator(BearerTokenValidator):
         """The token must work for this dialect and hold `scopes`; `reason` is kept on the error for dialects."""
         reason = "unknown" if token is None else token.refusal(self.dialect)
         if reason is not None:
-            error = InvalidTokenError(realm=self.realm)
+            description = INACTIVE_CLIENT.get(token.client_status) if reason == "client_disabled" else None
+            error = InvalidTokenError(description=description, realm=self.realm)
             error.reason = reason
             raise error
         if self.scope_insufficient(token.get_scope(), scopes):

@@ -74,3 +74,55 @@ def test_api_reference_page_lists_every_operation_of_the_openapi_document(client
     for path in document["paths"]:
         assert f"<code>{path}</code>" in page
     assert {"/api/token.php", "/consumer/login", "/v1/oauth/", "/oauth/token"} <= set(document["paths"])
+
+
+def test_callback_page_shows_the_token_request_of_the_codes_dialect_and_client(live_server):
+    """The front page's mokapen authorize link lands on /callback, whose request (mokapen's /oauth/token with
+    mokapen-public-demo) redeems the code as shown; its API request then answers."""
+    session = requests.Session()
+    front = session.get(live_server.url + "/").text
+    authorize_link = html.unescape(re.search(r'id="mokapen-authorize" href="([^"]+)"', front).group(1))
+    login_page = session.get(authorize_link)
+    consent = session.post(login_page.url, data={"csrf_token": csrf_token(login_page.text), "username": "johndoe",
+                                                 "password": "demo-password"})
+    callback = session.post(consent.url, data={"csrf_token": csrf_token(consent.text), "approve": "Approve",
+                                               "organization_id": "849"})
+    assert callback.url.startswith(f"{live_server.url}/callback?code="), callback.url
+    assert 'id="code-client">mokapen-public-demo<' in callback.text
+    redeem, contacts = shown_commands(callback.text)
+    assert "/oauth/token" in redeem and "token.php" not in callback.text
+    body, status = run_shell(redeem)
+    assert status == 200, body
+    assert json.loads(body)["organization_id"] == 849
+    body, status = run_shell(contacts.replace("ACCESS_TOKEN", json.loads(body)["access_token"]))
+    assert status == 200 and json.loads(body)["data"], body
+
+
+def test_callback_page_says_so_for_a_code_it_never_issued(client):
+    page = client.get("/callback?code=made-up&state=xyz").text
+    assert "not one this sandbox issued" in page and "curl" not in page
+
+
+def test_docs_show_every_operations_parameters_bodies_responses_and_a_working_example(live_server):
+    document = requests.get(live_server.url + "/openapi.json").json()
+    page = requests.get(live_server.url + "/docs").text
+    sections = re.findall(r'<section class="card operation" id="[^"]+">(.*?)</section>', page, re.S)
+    operations = [(path, method, op) for path, methods in document["paths"].items() for method, op in methods.items()]
+    assert len(sections) == len(operations)
+    ran = 0
+    for (path, method, operation), section in zip(operations, sections, strict=True):
+        assert f"<code>{method.upper()} {path}</code>" in section
+        for parameter in operation.get("parameters", []):
+            assert f"<code>{parameter['name']}</code>" in section, (path, parameter)
+        for content in operation.get("requestBody", {}).get("content", {}).values():
+            for field in content["schema"].get("properties", {}):
+                assert f"<code>{field}</code>" in section, (path, field)
+        for status in operation["responses"]:
+            assert re.search(rf"<td>[\d, ]*\b{status}\b", section), (path, status)
+        example = html.unescape(re.search(r'<pre class="example">(.*?)</pre>', section, re.S).group(1))
+        assert example.startswith("curl ") and path.split("{")[0] in example
+        if not re.search(r"\b[A-Z][A-Z_]{3,}\b", re.sub(r"-X [A-Z]+", "", example)):
+            body, status = run_shell(example)  # an example with nothing to fill in answers as is
+            assert status < 400, (example, status, body)
+            ran += 1
+    assert ran >= 5

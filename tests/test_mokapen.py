@@ -357,3 +357,85 @@ def test_members_cannot_manage_apps_but_can_switch_organizations(client):
     client.post("/account/organizations/850/switch", data={"csrf_token": csrf_token(page.text)})
     assert "Other Organization" in client.get("/account/developer/apps").text
     assert client.get("/account/developer/apps/new").status_code == 200  # owner of 850
+
+
+# --- apps that may not act say why ------------------------------------------------------------
+
+@pytest.mark.parametrize("app_config", [{"SANDBOX_ADMIN_TOKEN": "test-admin-token"}])
+@pytest.mark.parametrize("status, says", [("pending", "pending review"), ("rejected", "rejected"),
+                                          ("disabled", "disabled")])
+def test_a_request_for_an_app_that_is_not_active_says_its_status(client, status, says):
+    admin = {"Authorization": "Bearer test-admin-token"}
+    token = private_token(client)
+    for client_id in ("mokapen-public-demo", "mokapen-private-demo"):
+        patched = client.patch(f"/_sandbox/clients/{client_id}", headers=admin, json={"status": status})
+        assert patched.status_code == 200, patched.text
+
+    authorize = client.get(authorize_url(), headers={"Accept": "application/json"})
+    assert_error(authorize, 400, "invalid_client")
+    assert says in authorize.json["error_description"]
+    assert "Location" not in authorize.headers
+
+    grant = {"grant_type": "client_credentials", **PRIVATE, "organization_id": "849"}
+    in_body = client.post("/oauth/token", data=grant)
+    assert_error(in_body, 400, "invalid_client")
+    assert says in in_body.json["error_description"]
+    basic = base64.b64encode(b"mokapen-private-demo:mokapen-private-demo-secret").decode()
+    as_basic = client.post("/oauth/token", data={"grant_type": "client_credentials", "organization_id": "849"},
+                           headers={"Authorization": f"Basic {basic}"})
+    assert_error(as_basic, 401, "invalid_client")
+    assert says in as_basic.json["error_description"]
+
+    listed = api(client, "GET", "/api/v1/849/contacts", token)  # a token the app was issued before
+    assert_error(listed, 401, "invalid_token")
+    assert says in listed.json["error_description"]
+
+
+def test_an_unknown_client_is_still_one_the_server_does_not_know(client):
+    unknown = client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "no-such-app",
+                                                "client_secret": "x", "organization_id": "849"})
+    assert_error(unknown, 400, "invalid_client")
+    assert unknown.json["error_description"] == "The client does not exist on this server."
+    authorize = client.get(authorize_url(client_id="no-such-app"), headers={"Accept": "application/json"})
+    assert authorize.json["error_description"] == "The client does not exist on this server."
+
+
+def test_seed_001_an_approved_public_apps_secret_is_retrieved_once_on_the_credentials_tab(client):
+    """Seed 001: "Once status is Active, open the Credentials tab to retrieve your client_id and client_secret"."""
+    login(client)
+    location = new_app(client, "public").headers["Location"]
+    app_url = location.rsplit("/", 1)[0]
+    save_scopes(client, location, ["tasks.read"])
+    pk = app_url.rsplit("/", 1)[1]
+    dashboard_post(client, f"/account/developer/review/{pk}/approve", {}, page_url="/account/developer/review")
+
+    tab = client.get(app_url + "/credentials").text
+    client_id = re.search(r'id="client-id">([^<]+)<', tab).group(1)
+    assert 'value="Retrieve client secret"' in tab and 'id="client-secret"' not in tab
+    shown = dashboard_post(client, app_url + "/secret", {}, page_url=app_url + "/credentials")
+    secret = re.search(r'id="client-secret">([^<]+)<', shown.text).group(1)
+    assert "shown this once" in shown.text
+
+    again = client.get(app_url + "/credentials").text
+    assert "Retrieve client secret" not in again and secret not in again and "stored hashed" in again
+    response = approve(client, authorize_url(client_id=client_id, redirect_uri="https://acme.example/cb",
+                                             scope="tasks.read"))
+    code = query_of(response.headers["Location"])["code"]
+    exchanged = client.post("/oauth/token", data={"grant_type": "authorization_code", "client_id": client_id,
+                                                  "client_secret": secret, "redirect_uri": "https://acme.example/cb",
+                                                  "code": code})
+    assert exchanged.status_code == 200, exchanged.text
+
+
+def test_seed_000_generate_token_is_on_the_credentials_tab_of_a_private_app(client):
+    """Seed 000: "From the Developer dashboard, open your application, go to Credentials, and click Generate Token"."""
+    login(client)
+    apps = client.get("/account/developer/apps").text
+    pk = re.search(r'href="/account/developer/apps/(\d+)"[^>]*>Mokapen private demo', apps).group(1)
+    credentials = f"/account/developer/apps/{pk}/credentials"
+    tab = client.get(credentials).text
+    assert f'action="/account/developer/apps/{pk}/token"' in tab and 'value="Generate Token"' in tab
+    generated = dashboard_post(client, f"/account/developer/apps/{pk}/token", {}, page_url=credentials)
+    token = re.search(r'id="generated-token">([^<]+)<', generated.text).group(1)
+    assert re.search(r'id="token-expiry">\d{4}-\d\d-\d\d \d\d:\d\d UTC<', generated.text)
+    assert api(client, "GET", "/api/v1/849/contacts", token).status_code == 200

@@ -82,6 +82,21 @@ def test_login_form_is_rate_limited(client):
         assert login(client, password="guess").status_code == 200
     response = login(client, password="guess")
     assert response.status_code == 429 and response.mimetype == "text/html"
+    wait = int(response.headers["Retry-After"])
+    assert f"Try again in {wait} second" in response.text and "2 per 1 minute" in response.text
+
+
+@pytest.mark.parametrize("app_config", [{"LOGIN_RATE_LIMIT": "1 per minute"}])
+@pytest.mark.parametrize("next_url, area", [
+    ("/portal/", "Fusio&#39;s developer portal"), ("/account/developer/apps", "Mokapen&#39;s developer dashboard"),
+    ("/oauth/authorize?client_id%3Dmokapen-public-demo", "Mokapen&#39;s consent page (seed 000), for the client "
+                                                         "mokapen-public-demo"),
+    (None, "the sandbox")])
+def test_login_page_says_which_area_it_is_for_also_when_rate_limited(client, next_url, area):
+    assert area in client.get("/login" + (f"?next={next_url}" if next_url else "")).text
+    login(client, password="guess", next_url=next_url)
+    response = login(client, password="guess", next_url=next_url)
+    assert response.status_code == 429 and area in response.text and "Try again in" in response.text
 
 
 def test_userinfo_answers_cors_preflight_with_authorization_allowed(client):

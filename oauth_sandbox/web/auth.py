@@ -1,8 +1,9 @@
 """The login and logout pages, shared by every dialect that has an authorization step (the session's user:
 accounts.py)."""
-from urllib.parse import urlsplit
+import time
+from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 
 from ..accounts import current_user
 from ..forms import LoginForm, LogoutForm
@@ -10,6 +11,16 @@ from ..models import User
 from ..ratelimit import rate_limited
 
 bp = Blueprint("auth", __name__)
+
+# What a login is for, by the path it continues to (`next`); the consent pages name the client too.
+AREAS = (
+    ("/api/authorize.php", "the php dialect's consent page (seed 002)"),
+    ("/oauth/authorize", "Mokapen's consent page (seed 000)"),
+    ("/account/developer/", "Mokapen's developer dashboard (seed 001)"),
+    ("/account/organizations", "Mokapen's organizations (seed 001)"),
+    ("/portal/", "Fusio's developer portal (seed 003)"),
+    ("/account/devices/", "My devices, the v1 dialect's sessions (seed 004)"),
+)
 
 
 def safe_next(target):
@@ -35,7 +46,29 @@ def login():
             session["user_id"] = user.id
             return redirect(safe_next(request.args.get("next")))
         form.password.errors.append("Unknown username or wrong password.")
-    return render_template("auth/login.html", form=form, next=request.args.get("next"))
+    return render_template("auth/login.html", form=form, next=request.args.get("next"), area=login_area())
+
+
+def login_area():
+    """What the login continues to, in words (the sandbox's front page when `next` names nothing else)."""
+    target = urlsplit(safe_next(request.args.get("next")))
+    for prefix, area in AREAS:
+        if target.path.startswith(prefix):
+            client_id = parse_qs(target.query).get("client_id", [""])[0]
+            return f"{area}, for the client {client_id}" if client_id else area
+    return "the sandbox (its front page)"
+
+
+@bp.errorhandler(429)
+def too_many_logins(exc):
+    """The login form's rate limit: the form again, saying when to try again (Retry-After says it too)."""
+    state = g.get("rate_limit")
+    wait = max(int(state.reset_at - time.time()), 1) if state is not None else 60
+    retry_at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + wait))
+    message = (f"Too many login attempts from your address ({exc.description}). "
+               f"Try again in {wait} second{'s' if wait != 1 else ''}, at {retry_at}.")
+    return render_template("auth/login.html", form=LoginForm(formdata=None), next=request.args.get("next"),
+                           area=login_area(), too_many=message), 429
 
 
 @bp.post("/logout")

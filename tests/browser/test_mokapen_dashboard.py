@@ -52,3 +52,96 @@ def test_consent_page_lets_the_user_choose_the_organization(live_server, page):
         "grant_type": "authorization_code", "client_id": "mokapen-public-demo",
         "client_secret": "mokapen-public-demo-secret", "redirect_uri": callback, "code": code}).json()
     assert token["organization_id"] == 849
+
+
+def test_seed_001_public_app_secret_retrieved_on_the_credentials_tab_once_active(live_server, page, tmp_path):
+    """Seed 001: "Once status is Active, open the Credentials tab to retrieve your client_id and client_secret"."""
+    import os
+    shots = os.environ.get("SANDBOX_TEST_SCREENSHOTS")
+    (tmp_path / "logo.png").write_bytes(DEMO_LOGO)
+    log_in(page, live_server.url, "/account/developer/apps/new")
+    page.check("input[name=kind][value=public]")
+    page.fill("#company_name", "Acme")
+    page.fill("#company_url", "https://acme.example")
+    page.fill("#name", "Acme CRM sync")
+    page.set_input_files("#logo", str(tmp_path / "logo.png"))
+    page.fill("#redirect_url", "https://acme.example/cb")
+    page.click("input[type=submit][value=Continue]")
+    page.check("input[name=scopes][value='tasks.read']")
+    page.click("input[type=submit][value=Save]")
+    assert page.inner_text("#status") == "pending"
+    app_url = page.url.rstrip("/")
+    page.goto(f"{live_server.url}/account/developer/review")
+    page.click("input[type=submit][value=Approve]")
+    page.goto(app_url + "/credentials")
+    assert page.inner_text("#status") == "active"
+    if shots:
+        page.screenshot(path=os.path.join(shots, "public_credentials_before.png"), full_page=True)
+    page.click("#retrieve-secret")
+    secret = page.inner_text("#client-secret")
+    client_id = page.inner_text("#client-id")
+    if shots:
+        page.screenshot(path=os.path.join(shots, "public_credentials_shown.png"), full_page=True)
+    page.goto(app_url + "/credentials")
+    assert page.locator("#retrieve-secret").count() == 0 and page.locator("#client-secret").count() == 0
+    introspected = requests.post(f"{live_server.url}/oauth/introspect", data={
+        "token": "x", "client_id": client_id, "client_secret": secret})
+    assert introspected.status_code == 200, introspected.text
+
+
+def test_generated_token_has_a_copy_button_and_an_expiry_date(live_server, page, browser):
+    import os
+    shots = os.environ.get("SANDBOX_TEST_SCREENSHOTS")
+    log_in(page, live_server.url, "/account/developer/apps")
+    page.click("text=Mokapen private demo")
+    page.click("nav.tabs >> text=Credentials")
+    page.click("input[type=submit][value='Generate Token']")
+    assert page.inner_text("#token-expiry").endswith("UTC")
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1]
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.click("text=Copy token")
+    assert page.evaluate("navigator.clipboard.readText()") == page.inner_text("#generated-token")
+    if shots:
+        page.screenshot(path=os.path.join(shots, "generated_token.png"), full_page=True)
+
+
+def test_create_form_shows_the_fields_of_the_chosen_type_steps_and_asks_for_the_logo_again(live_server, page,
+                                                                                           tmp_path):
+    import os
+    shots = os.environ.get("SANDBOX_TEST_SCREENSHOTS")
+    (tmp_path / "logo.png").write_bytes(DEMO_LOGO)
+    log_in(page, live_server.url, "/account/developer/apps/new")
+    assert page.inner_text("ol.steps [aria-current=step]") == "Details"
+    page.check("input[name=kind][value=private]")
+    assert page.is_visible("#dedicated_user") and not page.is_visible("#redirect_url")
+    page.check("input[name=kind][value=public]")
+    assert page.is_visible("#redirect_url") and not page.is_visible("#dedicated_user")
+    page.fill("#company_name", "Acme")
+    page.fill("#company_url", "acme")  # not an absolute URL: the form comes back
+    page.fill("#name", "Acme CRM")
+    page.set_input_files("#logo", str(tmp_path / "logo.png"))
+    page.click("input[type=submit][value=Continue]")
+    assert "choose the logo again" in page.inner_text("#logo-again")
+    assert page.is_visible("#redirect_url") and not page.is_visible("#dedicated_user")  # the choice is kept
+    if shots:
+        page.screenshot(path=os.path.join(shots, "new_app_errors.png"), full_page=True)
+    page.fill("#company_url", "https://acme.example")
+    page.fill("#redirect_url", "https://acme.example/cb")
+    page.set_input_files("#logo", str(tmp_path / "logo.png"))
+    page.click("input[type=submit][value=Continue]")
+    assert page.inner_text("ol.steps [aria-current=step]") == "Scopes"
+    assert "Read the organization's tasks" in page.inner_text("form.card")
+    if shots:
+        page.screenshot(path=os.path.join(shots, "scopes_step.png"), full_page=True)
+    page.check("input[name=scopes][value='tasks.read']")
+    page.click("input[type=submit][value=Save]")
+    assert page.inner_text("ol.steps [aria-current=step]") == "Review and activation"
+
+
+def test_consent_page_describes_the_scopes(live_server, page):
+    log_in(page, live_server.url, "/")
+    page.goto(f"{live_server.url}/oauth/authorize?client_id=mokapen-public-demo&redirect_uri=https://example.com/"
+              "oauth/callback&response_type=code&scope=tasks.read%20contacts.read&state=0123456789abcdef")
+    scopes = page.inner_text("ul.scopes")
+    assert "Read the organization's tasks" in scopes and "Read the organization's contacts" in scopes

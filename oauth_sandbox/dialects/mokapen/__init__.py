@@ -1,15 +1,35 @@
 """The mokapen dialect (seeds 000 and 001): OAuth 2.0 with organizations, an org-scoped API, a dashboard."""
+import struct
+import zlib
+
 from ...demo import PHP_DEMO_REDIRECT_URIS, create_client
 from ...extensions import db
 from ...models import User
 from ..base import Dialect
 from . import api, dashboard
-from .fixtures import DEMO_LOGO, FIXTURE_SECTIONS, load_client_fixture
+from .fixtures import DEMO_LOGO as DEMO_LOGO  # re-exported: the 1×1 PNG the tests upload
+from .fixtures import FIXTURE_SECTIONS, load_client_fixture
 from .models import Application, Contact, Membership, Organization, Task
 from .oauth import MokapenError, server
 from .openapi import openapi_paths
 
 DEMO_SCOPES = "tasks.read tasks.write contacts.read"
+# The php client's, and the one seed 000's authorize snippet sends as it stands.
+PUBLIC_DEMO_REDIRECT_URIS = (*PHP_DEMO_REDIRECT_URIS, "https://example.com/oauth/callback")
+
+
+def square_png(size, rgb, border=(255, 255, 255)):
+    """A PNG of a `size`-pixel square of one colour inside a 2-pixel border: the demo apps' visible logos."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\0" + b"".join(bytes(border if min(x, y, size - 1 - x, size - 1 - y) < 2 else rgb)
+                                        for x in range(size)) for y in range(size))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+DEMO_APP_LOGOS = {"public": square_png(48, (36, 87, 197)), "private": square_png(48, (230, 126, 34))}
 
 
 def load_demo_data():
@@ -30,7 +50,7 @@ def load_demo_data():
         Task(organization_id=850, title="Review the contract"),
     ])
     public = create_client("mokapen", "mokapen-public-demo", "mokapen-public-demo-secret", "Mokapen public demo",
-                           redirect_uris=PHP_DEMO_REDIRECT_URIS, grant_types=["authorization_code", "refresh_token"],
+                           redirect_uris=PUBLIC_DEMO_REDIRECT_URIS, grant_types=["authorization_code", "refresh_token"],
                            scope=DEMO_SCOPES)
     private = create_client("mokapen", "mokapen-private-demo", "mokapen-private-demo-secret", "Mokapen private demo",
                             grant_types=["client_credentials"], scope=DEMO_SCOPES)
@@ -39,7 +59,7 @@ def load_demo_data():
     for client, kind, dedicated in ((public, "public", None), (private, "private", johndoe)):
         db.session.add(Application(client_pk=client.id, kind=kind, organization_id=849, company_name="Example Ltd",
                                    company_url="https://example.com", dedicated_user=dedicated,
-                                   logo=DEMO_LOGO, logo_type="image/png"))
+                                   logo=DEMO_APP_LOGOS[kind], logo_type="image/png"))
 
 
 DIALECT = Dialect(

@@ -11,11 +11,15 @@ from ...accounts import current_user, login_required
 from ...demo import create_client
 from ...extensions import db
 from ...models import Client, Token
-from .forms import ActionForm, ApplicationForm, ScopesForm, image_type
+from .forms import SCOPE_DESCRIPTIONS, ActionForm, ApplicationForm, ScopesForm, image_type
 from .models import SCOPES, Application, Membership, membership, organizations_of
 from .oauth import generate_private_app_token
 
 bp = Blueprint("mokapen_dashboard", __name__, url_prefix="/account")
+
+# A draft's stored secret hash until its first secret is shown (seed 001: "Once status is Active, open the
+# Credentials tab to retrieve your client_id and client_secret"). No secret hashes to it, so none authenticates.
+UNREVEALED = "unrevealed"
 
 
 def current_organization():
@@ -53,6 +57,12 @@ def inject_organizations():
     """The organization switcher's data for the dashboard pages."""
     user = current_user()
     return {"mokapen_organization": current_organization() if user else None}
+
+
+@bp.app_template_global()
+def scope_description(scope):
+    """What a mokapen scope lets an app do ("" for other scopes): the consent page shows it."""
+    return SCOPE_DESCRIPTIONS.get(scope, "")
 
 
 @bp.get("/organizations")
@@ -107,6 +117,7 @@ def create_draft(form, organization):
                            redirect_uris=[form.redirect_url.data] if public else [],
                            grant_types=["authorization_code", "refresh_token"] if public else ["client_credentials"])
     client.status = "draft"
+    client.client_secret_hash = UNREVEALED  # the first secret is made when it is shown (Credentials tab)
     client.owner = current_user()
     db.session.flush()
     app = Application(client_pk=client.id, kind=form.kind.data, organization_id=organization.id,
@@ -124,7 +135,7 @@ def edit_scopes(client_pk):
     """Step 2, and later changes: the scopes; a changed active public app goes back to review."""
     app = app_in_organization(client_pk)
     form = ScopesForm(scopes=app.client.scope.split())
-    form.scopes.choices = list(SCOPES)
+    form.scopes.choices = [(scope, f"{scope} — {SCOPE_DESCRIPTIONS[scope]}") for scope in SCOPES]
     if not form.validate_on_submit():
         return render_template("mokapen/scopes.html", app=app, form=form)
     first_save = app.client.status == "draft"
@@ -170,18 +181,23 @@ def revoke_client_tokens(client):
 @bp.get("/developer/apps/<int:client_pk>/<any(details, credentials, token):tab>")
 @login_required
 def show_application(client_pk, tab="details"):
-    """An application's tabs: Details, Credentials, and Generate Token for private apps."""
+    """An application's tabs: Details, Credentials (with Generate Token for private apps, as seed 000 says), and
+    Generate Token for private apps."""
     app = app_in_organization(client_pk)
-    return render_template("mokapen/application.html", app=app, tab=tab, secret=None, form=ActionForm())
+    return render_template("mokapen/application.html", app=app, tab=tab, secret=None, form=ActionForm(),
+                           unrevealed=app.client.client_secret_hash == UNREVEALED)
 
 
 @bp.post("/developer/apps/<int:client_pk>/secret")
 @manager_required
 def rotate_secret(client_pk):
-    """Replace the client secret of an active app and show the new one once."""
+    """Show an active app's first secret (a public app's, once it is approved), or replace the secret and show the
+    new one; either once."""
     app = app_in_organization(client_pk)
     if not ActionForm().validate_on_submit() or app.client.status != "active":
         abort(400)
+    if app.client.client_secret_hash == UNREVEALED:
+        return show_new_secret(app, "Your client secret: it is shown this once.")
     return show_new_secret(app, "New client secret generated; the old one no longer works.")
 
 
@@ -194,7 +210,7 @@ def generate_token(client_pk):
         abort(400)
     token = generate_private_app_token(app.client, current_organization().id)
     return render_template("mokapen/application.html", app=app, tab="token", secret=None, token=token,
-                           form=ActionForm())
+                           expires_at=clock.now() + token["expires_in"], form=ActionForm())
 
 
 @bp.post("/developer/apps/<int:client_pk>/<any(disable, enable):action>")

@@ -69,6 +69,15 @@ class ApplicationForm(FlaskForm):
             raise ValidationError("The logo must be a PNG, JPEG, GIF or WebP image.")
 
 
+# What each scope lets an app do (the scopes page and the consent page show it).
+SCOPE_DESCRIPTIONS = {
+    "tasks.read": "Read the organization's tasks",
+    "tasks.write": "Create, change and delete the organization's tasks",
+    "contacts.read": "Read the organization's contacts",
+    "contacts.write": "Create, change and delete the organization's contacts",
+}
+
+
 class ScopesForm(FlaskForm):
     """Step 2: the API scopes the app may request (public) or include in tokens (private)."""
 
