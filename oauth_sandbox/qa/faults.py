@@ -76,6 +76,7 @@ def inject():
         raise error
     if fault["status"]:
         error = owner[1].from_http_status(fault["status"], f"Injected fault: HTTP {fault['status']}")
+        error.status = fault["status"]  # the dialect's body for the nearest error it has (v1: server_error)
         if fault["status"] in RETRY_AFTER_STATUSES:
             error.headers["Retry-After"] = str(fault["retry_after"])
         raise error

@@ -1,0 +1,176 @@
+"""QA controls v2 over HTTP: faults the way real servers fail, admin bodies validated, the readiness probe, the
+journal that verifies."""
+import time
+
+import pytest
+import requests
+
+from app import create_app
+from helpers import PHP_CLIENT, PHP_REDIRECT_URI, authorize_url, login, obtain_code, query_of
+from samples import free_port
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+MOKAPEN_REDIRECT = "https://example.com/callback"
+STATE = "0123456789abcdef"
+
+
+@pytest.fixture
+def app_config():
+    return {"SANDBOX_ADMIN_TOKEN": "test-admin-token"}
+
+
+def admin(client, method, path, payload=None, **kwargs):
+    return client.open(f"/_sandbox{path}", method=method, headers=ADMIN, json=payload, **kwargs)
+
+
+def mokapen_authorize(**params):
+    query = {"client_id": "mokapen-public-demo", "redirect_uri": MOKAPEN_REDIRECT, "response_type": "code",
+             "scope": "tasks.read", "state": STATE}
+    query.update(params)
+    return "/oauth/authorize?" + "&".join(f"{k}={v}" for k, v in query.items() if v is not None)
+
+
+# --- documented errors on authorization endpoints ----------------------------------------------
+
+def test_an_injected_error_on_mokapens_authorize_redirects_back_with_error_and_state(client):
+    assert admin(client, "POST", "/faults", {"path": "/oauth/authorize", "error": "access_denied"}).status_code == 201
+    login(client)
+    response = client.get(mokapen_authorize())
+    assert response.status_code == 302, response.text
+    assert response.headers["Location"].startswith(MOKAPEN_REDIRECT + "?")
+    params = query_of(response.headers["Location"])
+    assert params["error"] == "access_denied" and params["state"] == STATE and "code" not in params
+    assert client.get(mokapen_authorize()).status_code == 200  # the fault fired once: the consent page again
+
+
+def test_an_injected_error_on_php_authorize_redirects_even_before_login(client):
+    admin(client, "POST", "/faults", {"path": "/api/authorize.php", "error": "invalid_request"})
+    response = client.get(authorize_url(state="s-42"))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(PHP_REDIRECT_URI + "?")
+    assert query_of(response.headers["Location"]) == {
+        "error": "invalid_request", "error_description": "The request is missing required parameters",
+        "state": "s-42"}
+
+
+@pytest.mark.parametrize("params", [{"client_id": "nobody"}, {"redirect_uri": "https://evil.example/cb"}])
+def test_an_injected_error_with_an_unknown_client_or_redirect_uri_is_the_400_that_never_redirects(client, params):
+    admin(client, "POST", "/faults", {"path": "/oauth/authorize", "error": "access_denied", "count": 2})
+    response = client.get(mokapen_authorize(**params), headers={"Accept": "application/json"})
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert response.json["error"] == "access_denied"
+    page = client.get(mokapen_authorize(**params))
+    assert page.status_code == 400 and "Location" not in page.headers and "<html" in page.text.lower()
+
+
+# --- more statuses, stall and drop --------------------------------------------------------------
+
+@pytest.mark.parametrize("path, method, status, check", [
+    ("/api/token.php", "POST", 502, lambda r: r.json["error"] == "server_error"),
+    ("/oauth/token", "POST", 504, lambda r: r.json["error"] == "server_error"),
+    ("/v1/oauth/", "POST", 502, lambda r: r.json["success"] is False),
+    ("/protected_endpoint", "POST", 504, lambda r: r.json["success"] is False),
+])
+def test_502_and_504_come_in_the_dialects_shape(client, path, method, status, check):
+    admin(client, "POST", "/faults", {"path": path, "status": status})
+    response = client.open(path, method=method)
+    assert response.status_code == status and check(response), response.text
+    assert "Retry-After" not in response.headers
+
+
+def test_a_stall_sends_nothing_for_longer_than_the_client_waits(app, live_server):
+    with app.test_client() as client:
+        admin(client, "POST", "/faults", {"path": "/api/token.php", "stall_ms": 1500})
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(f"{live_server.url}/api/token.php", data=PHP_CLIENT, timeout=0.5)
+    assert time.monotonic() - started < 1.4
+    time.sleep(1.2)  # the stalled request then answers (to nobody); the next one is served at once
+    response = requests.post(f"{live_server.url}/api/token.php", data=PHP_CLIENT, timeout=5)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+
+
+def test_a_drop_closes_the_connection_without_a_response(app, live_server):
+    with app.test_client() as client:
+        admin(client, "POST", "/faults", {"path": "/api/token.php", "drop": True, "count": 2})
+        assert admin(client, "GET", "/faults").json["faults"][0]["drop"] is True
+    for _ in range(2):
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.post(f"{live_server.url}/api/token.php", data=PHP_CLIENT, timeout=10)
+    assert requests.post(f"{live_server.url}/api/token.php", data=PHP_CLIENT, timeout=10).status_code == 400
+    with app.test_client() as client:
+        statuses = [entry["status"] for entry in admin(client, "GET", "/requests?path=/api/token.php").json["requests"]]
+        assert statuses == [400, 444, 444]  # newest first; 444: closed without a response (nginx's code)
+        assert admin(client, "DELETE", "/faults").json == {"cleared": True}
+        assert admin(client, "GET", "/faults").json == {"faults": []}
+
+
+# --- admin bodies ------------------------------------------------------------------------------
+
+def raw(client, method, path, text):
+    return client.open(f"/_sandbox{path}", method=method, headers=ADMIN, data=text, content_type="application/json")
+
+
+@pytest.mark.parametrize("path, text, field", [
+    ("/clock", '{"advance": 1e308}', "advance"),
+    ("/clock", '{"advance": NaN}', "advance"),
+    ("/clock", '{"advance": Infinity}', "advance"),
+    ("/clock", '{"advance": -Infinity}', "advance"),
+    ("/clock", '{"set": 1e308}', "set"),
+    ("/clock", '{"set": NaN}', "set"),
+    ("/clock", '{"set": 4102444800}', "set"),  # 2100: a token issued then would expire past 2^31 - 1
+    ("/clock", '{"set": -1}', "set"),
+    ("/clock", '{"advance": "soon"}', "advance"),
+    ("/faults", '{"path": "/api/token.php", "status": 500, "count": 100000000000000000000000000000}', "count"),
+    ("/faults", '{"path": "/api/token.php", "status": 500, "count": 2147483648}', "count"),
+    ("/faults", '{"path": "/api/token.php", "status": 500, "count": 1e308}', "count"),
+    ("/faults", '{"path": "/api/token.php", "status": 500, "count": true}', "count"),
+    ("/faults", '{"path": "/api/token.php", "status": 500, "count": 0}', "count"),
+    ("/faults", '{"path": "/api/token.php", "status": 500, "rate": NaN}', "rate"),
+    ("/faults", '{"path": "/api/token.php", "status": 500, "rate": Infinity}', "rate"),
+    ("/faults", '{"path": "/api/token.php", "status": 503, "retry_after": "soon"}', "retry_after"),
+    ("/faults", '{"path": "/api/token.php", "status": 503, "retry_after": 1e308}', "retry_after"),
+    ("/faults", '{"path": "/api/token.php", "status": 503, "retry_after": NaN}', "retry_after"),
+    ("/faults", '{"path": "/api/token.php", "latency_ms": NaN}', "latency_ms"),
+    ("/faults", '{"path": "/api/token.php", "latency_ms": Infinity}', "latency_ms"),
+    ("/faults", '{"path": "/api/token.php", "stall_ms": 120001}', "stall_ms"),
+    ("/faults", '{"path": "/api/token.php", "stall_ms": 1e308}', "stall_ms"),
+    ("/faults", '{"path": "/api/token.php", "drop": "yes"}', "drop"),
+    ("/faults", '{"path": "/api/token.php", "drop": true, "status": 500}', "drop"),
+    ("/faults", '{"path": "/api/token.php", "status": 500.0}', "status"),
+    ("/faults", '{"path": "/api/token.php", "status": 500, "method": "BREW-COFFEE-NOW"}', "method"),
+    ("/faults", '{"path": "/api/token.php", "error": ["invalid_client"]}', "error"),
+])
+def test_bad_numbers_in_admin_bodies_are_a_400_naming_the_field(client, path, text, field):
+    before = admin(client, "GET", "/clock").json["offset"]
+    response = raw(client, "POST", path, text)
+    assert response.status_code == 400 and f"'{field}'" in response.json["message"], response.json
+    assert admin(client, "GET", "/faults").json == {"faults": []}
+    clock = admin(client, "GET", "/clock")
+    assert clock.status_code == 200 and clock.json["offset"] == before
+
+
+def test_the_clock_goes_as_far_as_a_tokens_expiry_can_be_stored(client):
+    too_far = admin(client, "POST", "/clock", {"set": 2**31 - 1})
+    assert too_far.status_code == 400 and "2115947647" in too_far.json["message"]  # 2^31 - 1 minus mokapen's year
+    moved = admin(client, "POST", "/clock", {"set": 2115947647})
+    assert moved.status_code == 200 and moved.json["now"] == 2115947647
+    code = obtain_code(client)
+    token = client.post("/api/token.php", data={"code": code, **PHP_CLIENT})
+    assert token.status_code == 200
+    assert client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {token.json['access_token']}"}
+                      ).status_code == 200
+    assert admin(client, "POST", "/clock", {"advance": 1}).status_code == 400
+    assert admin(client, "POST", "/clock", {"advance": -3600}).json["now"] == 2115947647 - 3600
+
+
+def test_an_email_already_taken_is_a_400_naming_the_field(client):
+    response = admin(client, "PATCH", "/users/johndoe", {"email": "jane@example.com"})  # janedoe's
+    assert response.status_code == 400 and "'email'" in response.json["message"], response.json
+    assert admin(client, "PATCH", "/users/johndoe", {"email": "john.new@example.com"}).status_code == 200
+    ok = admin(client, "PATCH", "/users/johndoe", {"email": "john.new@example.com"})  # its own address again
+    assert ok.status_code == 200 and ok.json["email"] == "john.new@example.com"
+
+
+def test_a_fault_id_beyond_the_column_is_404(client):
+    assert admin(client, "DELETE", f"/faults/{2**63}").status_code == 404
