@@ -174,3 +174,30 @@ def test_an_email_already_taken_is_a_400_naming_the_field(client):
 
 def test_a_fault_id_beyond_the_column_is_404(client):
     assert admin(client, "DELETE", f"/faults/{2**63}").status_code == 404
+
+
+# --- readiness probe ---------------------------------------------------------------------------
+
+def test_health_needs_no_token_and_says_ok_when_the_database_answers(client):
+    response = client.get("/_sandbox/health")
+    assert response.status_code == 200 and response.json["status"] == "ok"
+    assert client.get("/_sandbox/requests").status_code == 401  # the rest of the admin API still needs the token
+
+
+def unreachable_database_app(tmp_path, url):
+    return create_app({"SANDBOX_PROFILE": "testing", "TESTING": True, "SANDBOX_ADMIN_TOKEN": "test-admin-token",
+                       "SECRET_KEY": "test-secret-key-" + "0123456789abcdef" * 3, "SQLALCHEMY_DATABASE_URI": url})
+
+
+@pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+def test_health_is_503_when_the_database_does_not_answer(tmp_path, where):
+    if where == "sqlite":
+        (tmp_path / "not-a-directory").write_text("")  # the database's directory is a file: it cannot be opened
+        url = f"sqlite:///{tmp_path / 'not-a-directory' / 'sandbox.db'}"
+    else:
+        url = f"postgresql://sandbox:sandbox@127.0.0.1:{free_port()}/sandbox?connect_timeout=2"  # nothing listens
+    app = unreachable_database_app(tmp_path, url)
+    response = app.test_client().get("/_sandbox/health")
+    assert response.status_code == 503 and response.json["status"] == "unavailable", response.text
+    assert response.headers["Retry-After"] == "1"
+    assert "sandbox:sandbox" not in response.text and "Traceback" not in response.text

@@ -1,0 +1,109 @@
+"""Prometheus metrics at /metrics: requests, latency, tokens, rate-limit refusals and faults; one sum for every
+gunicorn worker; open in development, behind the admin token in production."""
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from helpers import PHP_CLIENT, make_app, obtain_token
+from test_multiworker import ADMIN as WORKERS_ADMIN, at_once, start_gunicorn, stop_gunicorn
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+
+@pytest.fixture
+def app_config():
+    return {"SANDBOX_ADMIN_TOKEN": "test-admin-token"}
+
+
+def samples(text):
+    """{(sample name, sorted labels): value} of an exposition."""
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}
+
+
+def value(found, name, **labels):
+    return found.get((name, tuple(sorted(labels.items()))), 0)
+
+
+def read(client, headers=None):
+    response = client.get("/metrics", headers=headers or {})
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("text/plain")
+    return samples(response.text)
+
+
+def test_requests_latency_tokens_refusals_and_faults_are_counted(client):
+    before = read(client)
+    token = obtain_token(client)  # php: authorization_code
+    assert client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert client.post("/consumer/login", json={"username": "johndoe", "password": "demo-password"}).status_code == 200
+    assert client.post("/v1/oauth/?username=johndoe&password=demo-password").status_code == 200
+    client.put("/_sandbox/rate-limits", headers=ADMIN, json={"PHP_USERINFO_RATE_LIMIT": "1 per minute"})
+    assert [client.get("/api/userinfo.php").status_code for _ in range(3)][1:] == [429, 429]
+    client.post("/_sandbox/faults", headers=ADMIN, json={"path": "/api/token.php", "status": 502})
+    assert client.post("/api/token.php", data=PHP_CLIENT).status_code == 502
+    after = read(client)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("oauth_sandbox_requests_total", dialect="php", endpoint="/api/userinfo.php", status="200") == 1
+    assert delta("oauth_sandbox_requests_total", dialect="php", endpoint="/api/userinfo.php", status="429") == 2
+    assert delta("oauth_sandbox_requests_total", dialect="php", endpoint="/api/token.php", status="502") == 1
+    assert delta("oauth_sandbox_request_duration_seconds_count", dialect="php", endpoint="/api/token.php") == 2
+    assert delta("oauth_sandbox_tokens_issued_total", dialect="php", grant="authorization_code") == 1
+    assert delta("oauth_sandbox_tokens_issued_total", dialect="consumer", grant="password") == 1
+    assert delta("oauth_sandbox_tokens_issued_total", dialect="v1", grant="password") == 1
+    assert delta("oauth_sandbox_rate_limit_refusals_total", dialect="php", endpoint="/api/userinfo.php") == 2
+    assert delta("oauth_sandbox_faults_injected_total", dialect="php", path="/api/token.php", kind="502") == 1
+
+
+def test_mokapens_grants_are_told_apart(client):
+    before = read(client)
+    for _ in range(2):
+        response = client.post("/oauth/token", data={
+            "grant_type": "client_credentials", "client_id": "mokapen-private-demo",
+            "client_secret": "mokapen-private-demo-secret", "scope": "tasks.read", "organization_id": "849"})
+        assert response.status_code == 200, response.text
+    after = read(client)
+    grant = ("oauth_sandbox_tokens_issued_total", (("dialect", "mokapen"), ("grant", "client_credentials")))
+    assert after[grant] - before.get(grant, 0) == 2
+
+
+@pytest.mark.parametrize("app_config", [{"SANDBOX_PROFILE": "production", "SANDBOX_ADMIN_TOKEN": "a" * 64}])
+def test_in_production_metrics_need_the_admin_token(client):
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "a" * 64}).status_code == 401  # the scheme is required
+    read(client, {"Authorization": "Bearer " + "a" * 64})
+
+
+@pytest.mark.parametrize("app_config", [{"SANDBOX_PROFILE": "production", "SANDBOX_ADMIN_TOKEN": "a" * 64,
+                                         "METRICS_PUBLIC": True}])
+def test_a_setting_opens_them_in_production(client):
+    read(client)
+
+
+def test_two_gunicorn_workers_count_into_one_sum_and_a_drop_closes_the_connection(tmp_path):
+    database = make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"]
+    process, base = start_gunicorn(database, tmp_path / "gunicorn.log", worker_count=2)
+    try:
+        # Two requests that wait 1.5 s each, sent together: a sync worker serves one at a time, so each worker
+        # serves one of them and counts it in its own process.
+        requests.post(f"{base}/_sandbox/faults", headers=WORKERS_ADMIN,
+                      json={"path": "/public_endpoint", "latency_ms": 1500, "count": 2})
+        statuses = at_once(2, lambda _: requests.get(f"{base}/public_endpoint", timeout=30).status_code)
+        assert statuses == [200, 200]
+        readings = set()
+        for _ in range(6):  # whichever worker answers, it reports both workers' counts
+            found = samples(requests.get(f"{base}/metrics", headers=WORKERS_ADMIN, timeout=30).text)
+            readings.add(value(found, "oauth_sandbox_requests_total", dialect="consumer",
+                               endpoint="unrouted", status="200"))
+        assert readings == {2}
+        requests.post(f"{base}/_sandbox/faults", headers=WORKERS_ADMIN, json={"path": "/api/token.php", "drop": True})
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.post(f"{base}/api/token.php", data=PHP_CLIENT, timeout=30)
+        assert requests.post(f"{base}/api/token.php", data=PHP_CLIENT, timeout=30).status_code == 400
+    finally:
+        stop_gunicorn(process)
+    assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
