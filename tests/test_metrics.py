@@ -1,5 +1,10 @@
 """Prometheus metrics at /metrics: requests, latency, tokens, rate-limit refusals and faults; one sum for every
 gunicorn worker; open in development, behind the admin token in production."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -8,6 +13,7 @@ from helpers import PHP_CLIENT, make_app, obtain_token
 from test_multiworker import ADMIN as WORKERS_ADMIN, at_once, start_gunicorn, stop_gunicorn
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
+ROOT = Path(__file__).parent.parent
 
 
 @pytest.fixture
@@ -107,3 +113,38 @@ def test_two_gunicorn_workers_count_into_one_sum_and_a_drop_closes_the_connectio
     finally:
         stop_gunicorn(process)
     assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
+
+
+JSON_LOG_SCRIPT = """
+import logging, sys, threading, urllib.request
+from werkzeug.serving import make_server
+from app import create_app
+app = create_app({"SANDBOX_PROFILE": "testing", "SECRET_KEY": "k" * 64, "LOG_FORMAT": "json",
+                  "SQLALCHEMY_DATABASE_URI": sys.argv[1]})
+server = make_server("127.0.0.1", 0, app, threaded=True)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+request = urllib.request.Request(f"http://127.0.0.1:{server.server_port}/api/userinfo.php?access_token=S3CRET-TOKEN"
+                                 "&password=hunter2", headers={"Authorization": "Bearer S3CRET-BEARER"})
+try:
+    urllib.request.urlopen(request)
+except urllib.error.HTTPError as error:
+    print("status", error.code, file=sys.stdout)
+logging.getLogger("oauth_sandbox.anywhere").warning("client_secret=S3CRET-CLIENT Basic UzNDUkVU")
+server.shutdown()
+"""
+
+
+def test_json_logs_are_one_redacted_object_a_line(tmp_path):
+    database = make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"]
+    done = subprocess.run([sys.executable, "-c", JSON_LOG_SCRIPT, database], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert "status 401" in done.stdout, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]  # every line is one JSON object
+    assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    request_line = next(entry for entry in entries if entry["logger"] == "werkzeug" and "/api/userinfo.php" in
+                        entry["message"])
+    assert "access_token=[REDACTED]" in request_line["message"] and "password=[REDACTED]" in request_line["message"]
+    warning = next(entry for entry in entries if entry["logger"] == "oauth_sandbox.anywhere")
+    assert warning["level"] == "WARNING" and warning["message"] == "client_secret=[REDACTED] Basic [REDACTED]"
+    assert "S3CRET" not in done.stderr and "hunter2" not in done.stderr
