@@ -1,5 +1,6 @@
 """QA controls v2 over HTTP: faults the way real servers fail, admin bodies validated, the readiness probe, the
 journal that verifies."""
+import json
 import time
 
 import pytest
@@ -201,3 +202,73 @@ def test_health_is_503_when_the_database_does_not_answer(tmp_path, where):
     assert response.status_code == 503 and response.json["status"] == "unavailable", response.text
     assert response.headers["Retry-After"] == "1"
     assert "sandbox:sandbox" not in response.text and "Traceback" not in response.text
+
+
+# --- a journal that verifies -------------------------------------------------------------------
+
+def entries(client, query=""):
+    return admin(client, "GET", f"/requests{query}").json["requests"]
+
+
+def test_the_journal_records_request_and_response_headers_with_credentials_redacted(client):
+    client.set_cookie("oauth_sandbox_session", "S3CRET-COOKIE")
+    client.get("/api/userinfo.php", headers={"Authorization": "Bearer S3CRET-BEARER", "X-Api-Key": "S3CRET-KEY",
+                                             "X-Request-Id": "trace-42", "Referer": "http://app.test/?code=S3CRET-CODE"})
+    entry = entries(client, "?path=/api/userinfo.php")[0]
+    sent, answered = entry["request_headers"], entry["response_headers"]
+    assert sent["Authorization"] == "Bearer [REDACTED]" and sent["Cookie"] == "[REDACTED]"
+    assert sent["X-Api-Key"] == "[REDACTED]" and sent["X-Request-Id"] == "trace-42"
+    assert sent["Referer"] == "http://app.test/?code=[REDACTED]"
+    assert answered["Content-Type"] == "application/json" and answered["WWW-Authenticate"].startswith("Bearer")
+    login(client)
+    client.get(authorize_url())  # the consent page: its response sets the session cookie
+    page = entries(client, "?path=/api/authorize.php")[0]
+    assert page["response_headers"]["Set-Cookie"] == "[REDACTED]"
+    assert "S3CRET" not in json.dumps(entries(client))
+
+
+def test_the_journal_names_the_user_of_every_dialects_login(client):
+    client.post("/consumer/login", json={"username": "janedoe", "password": "demo-password"})
+    client.post("/v1/oauth/?username=johndoe&password=demo-password")
+    client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
+                                      "client_secret": "mokapen-private-demo-secret", "scope": "tasks.read",
+                                      "organization_id": "849"})
+    login(client)
+    client.get(authorize_url())
+    users = {entry["path"]: entry["user"] for entry in entries(client)}
+    assert users["/consumer/login"] == "janedoe" and users["/v1/oauth/"] == "johndoe"
+    assert users["/api/authorize.php"] == "johndoe"  # the logged-in user who sees the consent page
+    assert entries(client, "?path=/oauth/token")[0]["client_id"] == "mokapen-private-demo"
+
+
+def test_journal_filters_and_count(client):
+    client.post("/api/token.php", data={"code": "x", **PHP_CLIENT})
+    client.get("/api/userinfo.php")
+    client.post("/consumer/login", json={"username": "janedoe", "password": "demo-password"})
+    client.post("/consumer/login", json={"username": "janedoe", "password": "wrong"})
+    client.get("/v1/user/")
+    started = time.time()
+    client.get("/v1/user/")
+
+    def count(query):
+        response = admin(client, "GET", f"/requests/count?{query}")
+        assert response.status_code == 200, response.json
+        return response.json["count"]
+
+    assert count("") == 6
+    assert count("path_prefix=/api/") == 2 and count("path_prefix=/api/%25") == 0  # % is no wildcard
+    assert {e["path"] for e in entries(client, "?path_prefix=/api/")} == {"/api/token.php", "/api/userinfo.php"}
+    assert count("method=post") == 3 and count("method=GET&dialect=v1") == 2
+    assert count("client_id=php-demo") == 1 and count("user=janedoe") == 2
+    assert count("user=janedoe&status=200") == 1
+    assert count(f"since={started}&path=/v1/user/") == 1
+    assert [e["user"] for e in entries(client, "?user=janedoe&limit=1")] == ["janedoe"]
+    for query, field in [("dialect=nope", "dialect"), ("status=abc", "status"), ("status=99999999999999999999", "status"),
+                         ("since=nan", "since"), ("since=inf", "since")]:
+        for path in ("/requests/count", "/requests"):
+            response = admin(client, "GET", f"{path}?{query}")
+            assert response.status_code == 400 and f"'{field}'" in response.json["message"], (path, query)
+    for query in ("limit=0", "limit=1e308", "limit=99999999999999999999"):
+        response = admin(client, "GET", f"/requests?{query}")
+        assert response.status_code == 400 and "'limit'" in response.json["message"], query
+    assert "mokapen" in admin(client, "GET", "/requests/count?dialect=nope").json["message"]  # the names it knows

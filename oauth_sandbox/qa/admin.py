@@ -68,23 +68,47 @@ def body():
     return data
 
 
-def optional_number(name, kind=float):
+def optional_number(name, kind=float, low=None, high=None):
+    """The query parameter `name` as a finite number (from `low` to `high` when given), None when absent; or a 400."""
     value = request.args.get(name)
     if value is None:
         return None
     try:
-        return kind(value)
+        number = kind(value)
     except ValueError:
         raise bad_request(f"'{name}' must be a number, not {value!r}") from None
+    if number != number or abs(number) == float("inf") or (low is not None and not low <= number <= high):
+        bounds = f" from {low} to {high}" if low is not None else ""
+        raise bad_request(f"'{name}' must be a finite number{bounds}, not {value!r}")
+    return number
+
+
+DIALECT_NAMES = tuple(dialect.name for dialect in DIALECTS)
+TEXT_FILTERS = ("client_id", "user", "path", "path_prefix", "method")
+
+
+def journal_filters():
+    """The journal filters of the query string: dialect, client_id, user, path, path_prefix, method, status, since."""
+    filters = {name: request.args.get(name) for name in TEXT_FILTERS}
+    dialect = request.args.get("dialect")
+    if dialect is not None and dialect not in DIALECT_NAMES:
+        raise bad_request(f"'dialect' must be one of {', '.join(DIALECT_NAMES)}, not {dialect!r}")
+    return {**filters, "dialect": dialect, "status": optional_number("status", int, 100, 599),
+            "since": optional_number("since")}
 
 
 @bp.get("/requests")
 def list_requests():
-    """The journal, newest first; filters: dialect, client_id, path, status, since (unix time), limit."""
-    entries = journal.query_entries(dialect=request.args.get("dialect"), client_id=request.args.get("client_id"),
-                                    path=request.args.get("path"), status=optional_number("status", int),
-                                    since=optional_number("since"), limit=optional_number("limit", int) or 100)
+    """The journal, newest first; filters (journal_filters) and limit."""
+    limit = optional_number("limit", int, 1, 100000) or 100
+    entries = journal.query_entries(limit=limit, **journal_filters())
     return {"requests": [entry.to_json() for entry in entries]}
+
+
+@bp.get("/requests/count")
+def count_requests():
+    """{"count": N}: how many journal entries match the filters (journal_filters), for asserting call counts."""
+    return {"count": journal.count_entries(**journal_filters())}
 
 
 @bp.delete("/requests")
