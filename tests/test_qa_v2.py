@@ -1,7 +1,11 @@
 """QA controls v2 over HTTP: faults the way real servers fail, admin bodies validated, the readiness probe, the
 journal that verifies."""
 import json
+import os
+import re
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -272,3 +276,31 @@ def test_journal_filters_and_count(client):
         response = admin(client, "GET", f"/requests?{query}")
         assert response.status_code == 400 and "'limit'" in response.json["message"], query
     assert "mokapen" in admin(client, "GET", "/requests/count?dialect=nope").json["message"]  # the names it knows
+
+
+# --- the README's requests, run as printed -----------------------------------------------------
+
+def readme_commands():
+    """(command, expected output or None) of the README's QA curl block; continuation lines joined."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("<!-- qa-curl:start -->")[1].split("<!-- qa-curl:end -->")[0]
+    lines = re.search(r"```sh\n(.*?)```", block, re.S).group(1).replace("\\\n", " ").splitlines()
+    commands = []
+    for line in lines[1:]:  # the first sets SANDBOX and ADMIN_TOKEN, which the test sets
+        if line.startswith("# → "):
+            expected = line.removeprefix("# → ").split("…")[0].split(" (")[0].strip()
+            commands[-1] = (commands[-1][0], expected)
+        elif line.strip():
+            commands.append((line, None))
+    return commands
+
+
+def test_the_readme_requests_work_as_printed(live_server):
+    commands = readme_commands()
+    assert len(commands) >= 15
+    env = {**os.environ, "SANDBOX": live_server.url, "ADMIN_TOKEN": "test-admin-token"}
+    for command, expected in commands:
+        done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+        if expected is not None:
+            assert expected in done.stdout, (command, done.stdout)
