@@ -172,6 +172,9 @@ def test_the_clock_goes_as_far_as_a_tokens_expiry_can_be_stored(client):
 def test_an_email_already_taken_is_a_400_naming_the_field(client):
     response = admin(client, "PATCH", "/users/johndoe", {"email": "jane@example.com"})  # janedoe's
     assert response.status_code == 400 and "'email'" in response.json["message"], response.json
+    for field, text in (("full_name", "x" * 256), ("email", "a@" + "b" * 254), ("full_name", "nul\u0000")):
+        response = admin(client, "PATCH", "/users/johndoe", {field: text})
+        assert response.status_code == 400 and f"'{field}'" in response.json["message"], response.json
     assert admin(client, "PATCH", "/users/johndoe", {"email": "john.new@example.com"}).status_code == 200
     ok = admin(client, "PATCH", "/users/johndoe", {"email": "john.new@example.com"})  # its own address again
     assert ok.status_code == 200 and ok.json["email"] == "john.new@example.com"
@@ -304,3 +307,38 @@ def test_the_readme_requests_work_as_printed(live_server):
         assert done.returncode == 0, (command, done.stdout, done.stderr)
         if expected is not None:
             assert expected in done.stdout, (command, done.stdout)
+
+
+# --- the admin API in the OpenAPI document, fuzzed with the token -------------------------------
+
+def test_the_admin_api_is_in_the_openapi_document_tagged_apart_and_on_the_docs_page(client):
+    document = client.get("/openapi.json").json
+    admin_operations = {(path, method) for path, methods in document["paths"].items()
+                        for method, operation in methods.items() if operation["tags"] == ["sandbox admin"]}
+    assert {("/_sandbox/faults", "post"), ("/_sandbox/requests/count", "get"), ("/_sandbox/clock", "post"),
+            ("/metrics", "get")} <= admin_operations
+    assert document["paths"]["/_sandbox/health"]["get"]["tags"] == ["sandbox health"]
+    assert {"sandbox admin", "sandbox health", "php", "mokapen"} <= {tag["name"] for tag in document["tags"]}
+    assert all(not path.startswith("/_sandbox/") for path, methods in document["paths"].items()
+               for operation in methods.values() if operation["tags"][0] in ("php", "consumer", "v1", "mokapen"))
+    page = client.get("/docs").text
+    assert "/_sandbox/requests/count" in page and "sandbox admin" in page
+
+
+def test_the_admin_api_answers_generated_input_without_a_5xx_in_its_documented_shape(app):
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    admin_operations = [op for op in operations if op.path.startswith("/_sandbox/") and op.path != "/_sandbox/reset"]
+    assert len(admin_operations) >= 15
+    for operation in admin_operations:
+        @given(operation.as_strategy())
+        @settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def fuzz(case):
+            case.call_and_validate(headers=ADMIN, checks=[not_a_server_error, response_schema_conformance])
+
+        fuzz()

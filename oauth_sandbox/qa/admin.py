@@ -314,6 +314,8 @@ def change_user(username):
     for name in data:
         if name not in ("email", "full_name", "password") or not isinstance(data[name], str):
             raise bad_request(f"{name!r}: only email, full_name and password (strings) can be changed")
+        if len(data[name]) > 255 or "\x00" in data[name]:
+            raise bad_request(f"'{name}' must be at most 255 characters, without NUL")
     if "email" in data and not re.fullmatch(r"[^@\s]+@[^@\s]+", data["email"]):
         raise bad_request(f"{data['email']!r} is not an email address")
     if "email" in data and data["email"] != user.email and db.session.scalar(
