@@ -62,6 +62,13 @@ def test_requests_latency_tokens_refusals_and_faults_are_counted(client):
     assert delta("oauth_sandbox_tokens_issued_total", dialect="v1", grant="password") == 1
     assert delta("oauth_sandbox_rate_limit_refusals_total", dialect="php", endpoint="/api/userinfo.php") == 2
     assert delta("oauth_sandbox_faults_injected_total", dialect="php", path="/api/token.php", kind="502") == 1
+    assert client.get("/public_endpoint").status_code == 200  # a Fusio operation: no route, its path
+    assert client.get("/no/such/operation").status_code == 404
+    last = read(client)
+    assert value(last, "oauth_sandbox_requests_total", dialect="consumer", endpoint="/public_endpoint",
+                 status="200") - value(after, "oauth_sandbox_requests_total", dialect="consumer",
+                                       endpoint="/public_endpoint", status="200") == 1
+    assert not any(dict(labels).get("endpoint") == "/no/such/operation" for _, labels in last)
 
 
 def test_mokapens_grants_are_told_apart(client):
@@ -104,7 +111,7 @@ def test_two_gunicorn_workers_count_into_one_sum_and_a_drop_closes_the_connectio
         for _ in range(6):  # whichever worker answers, it reports both workers' counts
             found = samples(requests.get(f"{base}/metrics", headers=WORKERS_ADMIN, timeout=30).text)
             readings.add(value(found, "oauth_sandbox_requests_total", dialect="consumer",
-                               endpoint="unrouted", status="200"))
+                               endpoint="/public_endpoint", status="200"))
         assert readings == {2}
         requests.post(f"{base}/_sandbox/faults", headers=WORKERS_ADMIN, json={"path": "/api/token.php", "drop": True})
         with pytest.raises(requests.exceptions.ConnectionError):

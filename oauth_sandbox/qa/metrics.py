@@ -59,8 +59,12 @@ def under_gunicorn_workers():
 
 
 def endpoint_label():
-    """The request's route (its rule, e.g. /v1/sessions/<int:session_id>/), or `unrouted`: a bounded set."""
-    return request.url_rule.rule if request.url_rule is not None else "unrouted"
+    """The request's route (its rule, e.g. /v1/sessions/<int:session_id>/); a path the dialect serves without a route
+    and counts against a rate limit (Fusio's declared operations) by its path; any other path `unrouted`. A
+    bounded set either way."""
+    if request.url_rule is not None:
+        return request.url_rule.rule
+    return request.path if g.get("rate_limit") is not None else "unrouted"
 
 
 def record(response, owner):
