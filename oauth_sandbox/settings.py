@@ -54,7 +54,7 @@ def load():
 def parse(value):
     """A JSON column's value as a driver gives it: SQLite gives JSON text, PostgreSQL's driver the value itself.
     Parsed text is remembered (such values are few and change rarely)."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or db.engine.dialect.name != "sqlite":  # PostgreSQL's: a JSON string is a str
         return value
     if value not in _parsed:
         if len(_parsed) > 1000:
