@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from test_multiworker import ADMIN as WORKERS_ADMIN
+from test_multiworker import at_once, start_gunicorn, stop_gunicorn
 
 from helpers import PHP_CLIENT, make_app, obtain_token
-from test_multiworker import ADMIN as WORKERS_ADMIN, at_once, start_gunicorn, stop_gunicorn
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 ROOT = Path(__file__).parent.parent

@@ -231,6 +231,9 @@ def test_the_journal_records_request_and_response_headers_with_credentials_redac
     client.get(authorize_url())  # the consent page: its response sets the session cookie
     page = entries(client, "?path=/api/authorize.php")[0]
     assert page["response_headers"]["Set-Cookie"] == "[REDACTED]"
+    code = obtain_code(client)  # approved: the redirect's Location carries the code
+    location = entries(client, "?path=/api/authorize.php&method=POST")[0]["response_headers"]["Location"]
+    assert location.startswith(PHP_REDIRECT_URI + "?code=[REDACTED]") and code not in location
     assert "S3CRET" not in json.dumps(entries(client))
 
 
@@ -270,8 +273,8 @@ def test_journal_filters_and_count(client):
     assert count("user=janedoe&status=200") == 1
     assert count(f"since={started}&path=/v1/user/") == 1
     assert [e["user"] for e in entries(client, "?user=janedoe&limit=1")] == ["janedoe"]
-    for query, field in [("dialect=nope", "dialect"), ("status=abc", "status"), ("status=99999999999999999999", "status"),
-                         ("since=nan", "since"), ("since=inf", "since")]:
+    for query, field in [("dialect=nope", "dialect"), ("status=abc", "status"),
+                         ("status=99999999999999999999", "status"), ("since=nan", "since"), ("since=inf", "since")]:
         for path in ("/requests/count", "/requests"):
             response = admin(client, "GET", f"{path}?{query}")
             assert response.status_code == 400 and f"'{field}'" in response.json["message"], (path, query)

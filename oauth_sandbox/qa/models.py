@@ -1,7 +1,8 @@
 """QA controls' state, shared by every worker through the database: faults and the request journal."""
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, Float, String, Text, false as sa_false
+from sqlalchemy import JSON, Boolean, Float, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
