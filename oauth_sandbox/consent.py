@@ -9,6 +9,15 @@ from .forms import ConsentForm
 from .models import User
 
 
+def authorization_view(server):
+    """Declare that a view is the authorization endpoint `server` validates (for the QA faults, which answer an
+    injected error there as the endpoint answers its own: refuse_authorization)."""
+    def declare(view):
+        view.authorization_server = server
+        return view
+    return declare
+
+
 def authorization_endpoint(server, make_form=lambda user: ConsentForm()):
     """GET shows the consent page (after login); POST approves or denies.
 
@@ -20,9 +29,7 @@ def authorization_endpoint(server, make_form=lambda user: ConsentForm()):
     try:
         grant = server.get_consent_grant(end_user=user)
     except OAuth2Error as error:
-        if error.redirect_uri:
-            return server.handle_response(*error())
-        return authorization_error(server, error)
+        return refuse_authorization(server, error)
     if grant.client.headless_user_id is not None:  # QA's headless login: approved without the pages
         return server.create_authorization_response(grant=grant,
                                                     grant_user=db.session.get(User, grant.client.headless_user_id))
@@ -33,6 +40,14 @@ def authorization_endpoint(server, make_form=lambda user: ConsentForm()):
         return server.create_authorization_response(grant=grant, grant_user=user if form.approve.data else None)
     return render_template("consent/consent.html", form=form, client=grant.client,
                            scopes=(grant.request.scope or "").split(), user=user, redirect_uri=grant.redirect_uri)
+
+
+def refuse_authorization(server, error):
+    """An authorization request refused with `error`: back to the client when its client and redirect_uri are known
+    (`error.redirect_uri`, RFC 6749 §4.1.2.1), otherwise a 400 here."""
+    if error.redirect_uri:
+        return server.handle_response(*error())
+    return authorization_error(server, error)
 
 
 def authorization_error(server, error):

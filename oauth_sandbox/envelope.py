@@ -9,7 +9,7 @@ Before the view:
 After it:
 5. the rate-limit headers, under the names the path's dialect uses, and `Retry-After` on the 429 of a limit;
 6. the security headers every page and API response carries;
-7. the journal entry of a dialect request, from the JSON the view returned;
+7. the journal entry of a dialect request, from the JSON the view returned, and the request's metrics;
 8. in production, the scheduled purge of dead codes and tokens.
 CORS is flask-cors's, for the paths the dialects open to browsers (`Dialect.cors_resources`): it also answers
 preflight requests and the error handlers' responses.
@@ -22,7 +22,7 @@ from flask.json.provider import DefaultJSONProvider
 from . import housekeeping, settings
 from .dialects import DIALECTS
 from .errors import dialect_owner
-from .qa import faults, journal
+from .qa import faults, journal, metrics, observe
 from .ratelimit import count_request, route_limit
 from .security import SECURITY_HEADERS
 
@@ -52,8 +52,12 @@ def init_app(app):
 def before_request():
     """Steps 1–4."""
     g.started = time.perf_counter()
+    if request.endpoint == observe.HEALTH_ENDPOINT:  # the readiness probe asks the database itself, nothing else
+        return None
     settings.load()
-    faults.inject()
+    injected = faults.inject()
+    if injected is not None:  # a fault's redirect, or the empty response of a dropped connection
+        return injected
     if request.endpoint is not None:
         count_request(route_limit(request.endpoint), request.endpoint)
 
@@ -76,6 +80,7 @@ def after_request(response):
             headers[name] = value
     if owner is not None and owner[0] != "sandbox":
         journal.record(response, owner[0])
+    metrics.record(response, owner)
     if current_app.config["SANDBOX_PROFILE"] == "production":
         housekeeping.purge_on_schedule()
     return response

@@ -11,7 +11,7 @@ from .config import load_config
 from .dialects import DIALECTS
 from .errors import register_api_prefix, register_error_handlers
 from .extensions import csrf
-from .qa import admin, console
+from .qa import admin, console, faults, observe
 from .ratelimit import limiter
 from .web import auth, front, openapi
 
@@ -65,6 +65,7 @@ def create_app(test_config=None, instance_path=None):
     app.register_blueprint(openapi.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(observe.bp)  # /_sandbox/health (no token) and /metrics
     register_api_prefix("/_sandbox/", "sandbox", admin.AdminError)
     for dialect in DIALECTS:
         for blueprint in dialect.blueprints:
@@ -76,5 +77,6 @@ def create_app(test_config=None, instance_path=None):
     register_error_handlers(app)
     cli.init_app(app)
     bootstrap.prepare_profile(app)
+    app.wsgi_app = faults.DropConnection(app.wsgi_app)  # a `drop` fault closes the connection without a response
     return app
 

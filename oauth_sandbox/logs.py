@@ -1,6 +1,8 @@
 """Logging that never records a secret: passwords, codes and tokens are redacted from every line."""
+import json
 import logging
 import re
+import time
 
 # The names of secret parameters and fields: redacted from every log line here, and from the journal (qa/journal.py).
 SECRET_NAMES = frozenset(("password", "client_secret", "code", "code_verifier", "access_token", "refresh_token",
@@ -25,11 +27,41 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object a line (SANDBOX_LOG_FORMAT=json): time, level, logger, message and any exception, each
+    redacted by `redact` as every other log line is."""
+
+    def format(self, record):
+        entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+                 + f".{int(record.msecs):03d}Z", "level": record.levelname, "logger": record.name,
+                 "message": redact(record.getMessage())}
+        if record.exc_info:
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry)
+
+
+def use_json_logs(app):
+    """Every line of the app's, werkzeug's and gunicorn's logs as a JSON object (handlers keep their streams)."""
+    formatter = JsonLogFormatter()
+    root = logging.getLogger()
+    if not any(getattr(handler, "sandbox_json", False) for handler in root.handlers):
+        handler = logging.StreamHandler()
+        handler.sandbox_json = True
+        root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.INFO:
+        root.setLevel(logging.INFO)
+    for name in ("", "werkzeug", "gunicorn.error", "gunicorn.access", app.logger.name):
+        for handler in logging.getLogger(name).handlers:
+            handler.setFormatter(formatter)
+
+
 def init_app(app):
     """Redact the request log (werkzeug), the app's log and Authlib's; keep Authlib's token dumps off."""
     for name in ("werkzeug", "gunicorn.access", "gunicorn.error", app.logger.name):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(RedactingFilter())
+    if app.config.get("LOG_FORMAT") == "json":
+        use_json_logs(app)
     # Authlib logs whole token responses at DEBUG ("Issue token {...}").
     logging.getLogger("authlib").setLevel(logging.INFO)

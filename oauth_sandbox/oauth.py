@@ -20,6 +20,7 @@ from authlib.oauth2.rfc6750 import (
     InvalidTokenError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
+from blinker import signal
 from flask import current_app, g, request
 from sqlalchemy import update
 
@@ -151,6 +152,7 @@ def save_token(dialect, access_token, expires_in, *, user=None, client=None, aut
         "token_type": token_type, "scope": scope, "issued_at": issued_at, "expires_in": expires_in,
         "device_info": device_info, "organization_id": organization_id, "revoked_at": None, "last_used_at": None})
     db.session.commit()
+    signal("oauth-sandbox.token-saved").send(dialect, code=authorization_code is not None, user=user is not None)
     return issued_at + expires_in
 
 

@@ -45,7 +45,7 @@ def test_bad_admin_requests_say_what_is_wrong(client):
         ("POST", "/clock", None, "JSON object"),
         ("POST", "/faults", {"path": "/api/token.php", "error": "nope"}, "invalid_client"),
         ("POST", "/faults", {"path": "/nowhere", "status": 500}, "not a dialect endpoint"),
-        ("POST", "/faults", {"path": "/api/token.php", "status": 418}, "429, 500, 503"),
+        ("POST", "/faults", {"path": "/api/token.php", "status": 418}, "429, 500, 502, 503, 504"),
         ("PUT", "/rate-limits", {"PHP_TOKEN_RATE_LIMIT": "lots"}, "not a limit"),
         ("PUT", "/rate-limits", {"NOPE_RATE_LIMIT": "1 per minute"}, "Unknown limit"),
         ("PATCH", "/users/johndoe", {"email": "not-an-email"}, "not an email"),

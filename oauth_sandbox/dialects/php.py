@@ -5,7 +5,7 @@ from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Blueprint, request
 
-from ..consent import authorization_endpoint
+from ..consent import authorization_endpoint, authorization_view
 from ..demo import PHP_DEMO_REDIRECT_URIS, create_client
 from ..errors import DialectError, json_object_body
 from ..extensions import csrf
@@ -119,6 +119,7 @@ def token_request_payload():
 
 
 @bp.route("/authorize.php", methods=["GET", "POST"])
+@authorization_view(server)
 def authorize():
     """Seed 002's authorization endpoint: login, consent, then redirect_uri?code=…&state=…."""
     return authorization_endpoint(server)

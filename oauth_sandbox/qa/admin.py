@@ -18,7 +18,7 @@ from ..models import Client, Token, User
 from ..settings import put_setting, set_clock_offset, setting
 from ..tokens import query_token
 from . import journal
-from .faults import INJECTABLE_STATUSES, add_fault, clear_faults
+from .faults import INJECTABLE_STATUSES, MAX_LATENCY_MS, MAX_STALL_MS, add_fault, clear_faults
 from .fixtures import FixtureError, reset_all
 from .models import Fault
 
@@ -68,23 +68,47 @@ def body():
     return data
 
 
-def optional_number(name, kind=float):
+def optional_number(name, kind=float, low=None, high=None):
+    """The query parameter `name` as a finite number (from `low` to `high` when given), None when absent; or a 400."""
     value = request.args.get(name)
     if value is None:
         return None
     try:
-        return kind(value)
+        number = kind(value)
     except ValueError:
         raise bad_request(f"'{name}' must be a number, not {value!r}") from None
+    if number != number or abs(number) == float("inf") or (low is not None and not low <= number <= high):
+        bounds = f" from {low} to {high}" if low is not None else ""
+        raise bad_request(f"'{name}' must be a finite number{bounds}, not {value!r}")
+    return number
+
+
+DIALECT_NAMES = tuple(dialect.name for dialect in DIALECTS)
+TEXT_FILTERS = ("client_id", "user", "path", "path_prefix", "method")
+
+
+def journal_filters():
+    """The journal filters of the query string: dialect, client_id, user, path, path_prefix, method, status, since."""
+    filters = {name: request.args.get(name) for name in TEXT_FILTERS}
+    dialect = request.args.get("dialect")
+    if dialect is not None and dialect not in DIALECT_NAMES:
+        raise bad_request(f"'dialect' must be one of {', '.join(DIALECT_NAMES)}, not {dialect!r}")
+    return {**filters, "dialect": dialect, "status": optional_number("status", int, 100, 599),
+            "since": optional_number("since")}
 
 
 @bp.get("/requests")
 def list_requests():
-    """The journal, newest first; filters: dialect, client_id, path, status, since (unix time), limit."""
-    entries = journal.query_entries(dialect=request.args.get("dialect"), client_id=request.args.get("client_id"),
-                                    path=request.args.get("path"), status=optional_number("status", int),
-                                    since=optional_number("since"), limit=optional_number("limit", int) or 100)
+    """The journal, newest first; filters (journal_filters) and limit."""
+    limit = optional_number("limit", int, 1, 100000) or 100
+    entries = journal.query_entries(limit=limit, **journal_filters())
     return {"requests": [entry.to_json() for entry in entries]}
+
+
+@bp.get("/requests/count")
+def count_requests():
+    """{"count": N}: how many journal entries match the filters (journal_filters), for asserting call counts."""
+    return {"count": journal.count_entries(**journal_filters())}
 
 
 @bp.delete("/requests")
@@ -111,17 +135,40 @@ def get_clock():
 
 @bp.post("/clock")
 def move_clock():
-    """{"set": unix time} | {"advance": seconds} | {"reset": true}."""
+    """{"set": unix time} | {"advance": seconds} | {"reset": true}; within what a token's expiry can be stored as."""
     data = body()
     if data.get("reset") is True:
         set_clock_offset(0)
-    elif isinstance(data.get("advance"), (int, float)) and not isinstance(data.get("advance"), bool):
-        set_clock_offset(clock.offset() + int(data["advance"]))
-    elif isinstance(data.get("set"), (int, float)) and not isinstance(data.get("set"), bool):
-        set_clock_offset(clock.offset() + int(data["set"]) - clock.now())
+    elif "advance" in data:
+        set_clock_offset(clock.offset() + clock_move(data, "advance", clock.now()))
+    elif "set" in data:
+        set_clock_offset(clock.offset() + clock_move(data, "set", 0) - clock.now())
     else:
         raise bad_request('Send {"set": UNIX_TIME}, {"advance": SECONDS} or {"reset": true}')
     return get_clock()
+
+
+MAX_STORED_TIME = 2**31 - 1  # the token and code columns are plain integers (PostgreSQL's INTEGER)
+
+
+def latest_clock():
+    """The latest sandbox time at which every token and code issued still has an expiry that can be stored."""
+    longest = max(value for name, value in current_app.config.items()
+                  if name.endswith("_TTL_SECONDS") and isinstance(value, int) and not isinstance(value, bool))
+    return MAX_STORED_TIME - longest
+
+
+def clock_move(data, name, base):
+    """`data[name]` as whole seconds, such that `base` + it is a sandbox time between 0 and latest_clock()."""
+    value = data[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+        raise bad_request(f"'{name}' must be a number of seconds, not {value!r}")
+    latest = latest_clock()
+    if not 0 <= base + value <= latest:
+        what = "the clock" if name == "set" else "the clock advanced"
+        raise bad_request(f"'{name}': {what} must stay between 0 and {latest} (Unix time), so that a token's "
+                          f"expiry can still be stored; got {value!r}")
+    return int(value)
 
 
 @bp.post("/tokens/expire")
@@ -157,40 +204,61 @@ def list_faults():
 
 @bp.post("/faults")
 def post_fault():
-    """{"path", "method"?, "error" | "status" (429, 500, 503)?, "count"? | "rate"?, "latency_ms"?, "retry_after"?}."""
+    """{"path", "method"?, "error" | "status" (429, 500, 502, 503, 504) | "drop"?, "count"? | "rate"?,
+    "latency_ms"?, "stall_ms"?, "retry_after"?}."""
     fault = fault_from(body())
     add_fault(fault)
     return jsonify(fault.to_json()), 201
 
 
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+MAX_COUNT = 2**31 - 1  # the column is an integer
+
+
+def whole_number(data, name, low, high, default=None):
+    """`data[name]` as a whole number from `low` to `high` (`default` when absent), or a 400 naming it."""
+    value = data.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise bad_request(f"'{name}' must be a whole number from {low} to {high}, not {value!r}")
+    return value
+
+
 def fault_from(data):
     """A validated Fault from its JSON description."""
     path = data.get("path")
-    if not isinstance(path, str) or not path.startswith("/"):
+    if not isinstance(path, str) or not path.startswith("/") or len(path) > 255:
         raise bad_request("'path' is required: the endpoint's path, e.g. /api/token.php")
     owner = find_owner(path, unrouted=True)
     if owner is None or owner[0] == "sandbox":
         raise bad_request(f"{path} is not a dialect endpoint")
     error, status = data.get("error"), data.get("status")
-    if error is not None and error not in owner[1].DOCUMENTED:
+    if error is not None and (not isinstance(error, str) or error not in owner[1].DOCUMENTED):
         raise bad_request(f"'error' must be one of {owner[0]}'s documented errors: "
                           f"{', '.join(sorted(owner[1].DOCUMENTED))}")
-    if status is not None and status not in INJECTABLE_STATUSES:
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)
+                               or status not in INJECTABLE_STATUSES):
         raise bad_request(f"'status' must be one of {', '.join(map(str, INJECTABLE_STATUSES))}")
-    latency = data.get("latency_ms", 0)
-    if not isinstance(latency, int) or not 0 <= latency <= 60000:
-        raise bad_request("'latency_ms' must be a whole number of milliseconds, 0 to 60000")
-    if error is None and status is None and not latency:
-        raise bad_request("Give an 'error', a 'status' or a 'latency_ms'")
-    count, rate = data.get("count"), data.get("rate")
-    if rate is not None and not (isinstance(rate, (int, float)) and 0 < rate <= 1):
-        raise bad_request("'rate' must be a share of requests, above 0 and at most 1")
-    if count is not None and not (isinstance(count, int) and count > 0):
-        raise bad_request("'count' must be a positive whole number")
+    latency = whole_number(data, "latency_ms", 0, MAX_LATENCY_MS, 0)
+    stall = whole_number(data, "stall_ms", 0, MAX_STALL_MS, 0)
+    drop = data.get("drop", False)
+    if not isinstance(drop, bool):
+        raise bad_request("'drop' must be true or false")
+    if drop and (error is not None or status is not None):
+        raise bad_request("'drop' closes the connection without a response: not with an 'error' or a 'status'")
+    if error is None and status is None and not (latency or stall or drop):
+        raise bad_request("Give an 'error', a 'status', 'drop', a 'stall_ms' or a 'latency_ms'")
+    count, rate = whole_number(data, "count", 1, MAX_COUNT), data.get("rate")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate <= 1):
+        raise bad_request(f"'rate' must be a share of requests, above 0 and at most 1, not {rate!r}")
+    retry_after = whole_number(data, "retry_after", 0, 86400, 30)
     method = data.get("method")
-    return Fault(path=path, method=method.upper() if isinstance(method, str) else None, error=error, status=status,
+    if method is not None and (not isinstance(method, str) or method.upper() not in HTTP_METHODS):
+        raise bad_request(f"'method' must be one of {', '.join(HTTP_METHODS)}, or absent for every method")
+    return Fault(path=path, method=method.upper() if method else None, error=error, status=status,
                  remaining=count if count is not None or rate is not None else 1, rate=rate, latency_ms=latency,
-                 retry_after=int(data.get("retry_after", 30)))
+                 stall_ms=stall, drop=drop, retry_after=retry_after)
 
 
 @bp.delete("/faults")
@@ -201,7 +269,7 @@ def delete_all_faults():
 
 @bp.delete("/faults/<int:fault_id>")
 def delete_fault(fault_id):
-    fault = db.session.get(Fault, fault_id)
+    fault = db.session.get(Fault, fault_id) if fault_id <= MAX_COUNT else None  # beyond the column: none
     if fault is None:
         raise AdminError("not_found", f"No fault {fault_id}", 404)
     db.session.delete(fault)
@@ -246,8 +314,13 @@ def change_user(username):
     for name in data:
         if name not in ("email", "full_name", "password") or not isinstance(data[name], str):
             raise bad_request(f"{name!r}: only email, full_name and password (strings) can be changed")
+        if len(data[name]) > 255 or "\x00" in data[name]:
+            raise bad_request(f"'{name}' must be at most 255 characters, without NUL")
     if "email" in data and not re.fullmatch(r"[^@\s]+@[^@\s]+", data["email"]):
         raise bad_request(f"{data['email']!r} is not an email address")
+    if "email" in data and data["email"] != user.email and db.session.scalar(
+            db.select(User.id).filter_by(email=data["email"])) is not None:
+        raise bad_request(f"'email': {data['email']!r} is already another user's")
     user.email = data.get("email", user.email)
     user.full_name = data.get("full_name", user.full_name)
     if "password" in data:

@@ -9,11 +9,12 @@ import atexit
 import json
 import logging
 import os
+import re
 import threading
 import time
 import weakref
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_request_context, request, session
 from sqlalchemy import delete, func
 from sqlalchemy.exc import OperationalError
 
@@ -104,15 +105,60 @@ def redacted_query(query_string):
 
 
 def caller():
-    """(client id, username) of the request, as far as it tells."""
+    """(client id, username) of the request, as far as it tells: its token's, else the credentials it carries (Basic,
+    a form, the query or a JSON body), else the logged-in user the view read (an authorization page)."""
     token = g.get("request_token")
     if token is not None:
         return token.client_id, token.username
     authorization = request.authorization if "Authorization" in request.headers else None
     basic = authorization.username if authorization and authorization.type == "basic" else None
-    form, args = form_fields(), request.args
-    client_id = basic if basic is not None else form.get("client_id") or args.get("client_id")
-    return client_id, form.get("username") or args.get("username")
+    form, args, data = form_fields(), request.args, json_fields()
+    client_id = basic if basic is not None else form.get("client_id") or args.get("client_id") or data.get("client_id")
+    username = form.get("username") or args.get("username") or data.get("username")
+    if username is None and g.get("current_user") is not None:  # read by the view (accounts.current_user)
+        username = g.current_user.username
+    return client_id, username
+
+
+def json_fields():
+    """The request's JSON object body's string fields (a login's username, say), or {} for any other body."""
+    if not request.is_json or not request.content_length:
+        return {}
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested too deep to parse: its view answered that
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {key: value for key, value in data.items() if isinstance(value, str) and len(value) <= 255}
+
+
+CREDENTIAL_HEADER = re.compile(r"(?i)authorization|cookie|token|secret|password|api[-_]?key|session|credential")
+
+
+def redacted_headers(headers):
+    """Headers as recorded: name -> value (repeated ones joined by ", "); credentials (Authorization, Cookie,
+    Set-Cookie, anything named like a token, secret, key or session) replaced, the scheme of an Authorization kept;
+    secret query values (a redirect's code) redacted in the rest."""
+    recorded = {}
+    for name, value in headers.items():
+        if name.lower() in ("authorization", "proxy-authorization"):
+            scheme, _, credentials = value.partition(" ")
+            value = f"{scheme} [REDACTED]" if credentials else "[REDACTED]"
+        elif CREDENTIAL_HEADER.search(name):
+            value = "[REDACTED]"
+        else:
+            value = redact(value)[:BODY_LIMIT]
+        recorded[name] = f"{recorded[name]}, {value}" if name in recorded else value
+    return recorded
+
+
+def response_headers(response):
+    """The response's headers as recorded, with the session cookie Flask sets after the envelope (a changed session)."""
+    recorded = redacted_headers(response.headers)
+    if getattr(session, "modified", False):  # not session.get(): that would mark the response Vary: Cookie
+        recorded["Set-Cookie"] = f"{recorded['Set-Cookie']}, [REDACTED]" if "Set-Cookie" in recorded else "[REDACTED]"
+    return recorded
 
 
 def record(response, dialect):
@@ -124,7 +170,8 @@ def record(response, dialect):
         add_entry(current_app._get_current_object(), dialect=dialect, method=request.method, path=request.path,
                   query=redacted_query(request.query_string), status=response.status_code, client_id=client_id,
                   username=username, latency_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
-                  request_body=redacted_request_body(), response_body=redacted_response_body(response))
+                  request_body=redacted_request_body(), response_body=redacted_response_body(response),
+                  request_headers=redacted_headers(request.headers), response_headers=response_headers(response))
     except Exception:  # noqa: BLE001 - the journal is an observer
         log.exception("could not journal %s %s", request.method, request.path)
 
@@ -240,17 +287,32 @@ def settle():
         time.sleep(current_app.config["JOURNAL_FLUSH_SECONDS"] + 2 * TICK_SECONDS)
 
 
-def query_entries(dialect=None, client_id=None, path=None, status=None, since=None, limit=100):
-    """Journal entries, newest first, filtered."""
-    settle()
-    select = db.select(JournalEntry).order_by(JournalEntry.id.desc()).limit(limit)
+def filtered(select, dialect=None, client_id=None, user=None, path=None, path_prefix=None, method=None, status=None,
+             since=None):
+    """`select` narrowed to the journal entries that match every filter given (None: not filtered on)."""
     for column, value in ((JournalEntry.dialect, dialect), (JournalEntry.client_id, client_id),
-                          (JournalEntry.path, path), (JournalEntry.status, status)):
+                          (JournalEntry.username, user), (JournalEntry.path, path),
+                          (JournalEntry.method, method.upper() if method else None), (JournalEntry.status, status)):
         if value is not None:
             select = select.where(column == value)
+    if path_prefix is not None:
+        select = select.where(JournalEntry.path.startswith(path_prefix, autoescape=True))
     if since is not None:
         select = select.where(JournalEntry.at >= since)
+    return select
+
+
+def query_entries(limit=100, **filters):
+    """Journal entries, newest first, filtered (see `filtered`)."""
+    settle()
+    select = filtered(db.select(JournalEntry), **filters).order_by(JournalEntry.id.desc()).limit(limit)
     return db.session.scalars(select).all()
+
+
+def count_entries(**filters):
+    """How many journal entries match the filters (see `filtered`)."""
+    settle()
+    return db.session.scalar(filtered(db.select(func.count(JournalEntry.id)), **filters))
 
 
 def clear():

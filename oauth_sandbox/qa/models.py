@@ -1,7 +1,8 @@
 """QA controls' state, shared by every worker through the database: faults and the request journal."""
 from typing import Optional
 
-from sqlalchemy import Float, String, Text
+from sqlalchemy import JSON, Boolean, Float, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -21,11 +22,13 @@ class Fault(db.Model):
     rate: Mapped[Optional[float]] = mapped_column(Float)
     latency_ms: Mapped[int] = mapped_column(default=0)
     retry_after: Mapped[int] = mapped_column(default=30)
+    stall_ms: Mapped[int] = mapped_column(default=0, server_default="0")  # nothing sent for longer than a client waits
+    drop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())  # close, no response
 
     def to_json(self):
         return {"id": self.id, "path": self.path, "method": self.method, "error": self.error, "status": self.status,
                 "remaining": self.remaining, "rate": self.rate, "latency_ms": self.latency_ms,
-                "retry_after": self.retry_after}
+                "stall_ms": self.stall_ms or 0, "drop": bool(self.drop), "retry_after": self.retry_after}
 
 
 class JournalEntry(db.Model):
@@ -45,9 +48,12 @@ class JournalEntry(db.Model):
     latency_ms: Mapped[float] = mapped_column(Float)
     request_body: Mapped[str] = mapped_column(Text, default="")
     response_body: Mapped[str] = mapped_column(Text, default="")
+    request_headers: Mapped[Optional[dict]] = mapped_column(JSON)  # credentials redacted
+    response_headers: Mapped[Optional[dict]] = mapped_column(JSON)
 
     def to_json(self):
         return {"id": self.id, "time": self.at, "dialect": self.dialect, "method": self.method, "path": self.path,
                 "query": self.query, "status": self.status, "client_id": self.client_id, "user": self.username,
                 "latency_ms": round(self.latency_ms, 2), "request_body": self.request_body,
-                "response_body": self.response_body}
+                "response_body": self.response_body, "request_headers": self.request_headers or {},
+                "response_headers": self.response_headers or {}}

@@ -10,6 +10,7 @@ import shlex
 from flask import Blueprint, render_template, request
 
 from ..dialects import DIALECTS
+from ..qa.openapi import ADMIN_TAG, HEALTH_TAG, admin_paths
 
 bp = Blueprint("openapi", __name__)
 
@@ -22,6 +23,7 @@ def operations():
         overlap = paths.keys() & fragment.keys()
         assert not overlap, f"{dialect.name} documents paths another dialect has: {', '.join(sorted(overlap))}"
         paths.update(fragment)
+    paths.update(admin_paths())  # the QA admin API, tagged apart from the dialects
     return paths
 
 
@@ -32,6 +34,9 @@ def openapi_document():
             "info": {"title": "OAuth Sandbox", "version": "1",
                      "description": "The documented token APIs the sandbox reproduces, with each dialect's errors."},
             "servers": [{"url": request.url_root.rstrip("/")}],
+            "tags": [*({"name": dialect.name, "description": dialect.title} for dialect in DIALECTS),
+                     {"name": ADMIN_TAG, "description": "QA controls: send Authorization: Bearer ADMIN_TOKEN"},
+                     {"name": HEALTH_TAG, "description": "Readiness probe, no token"}],
             "paths": operations()}
 
 

@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, request, url_for
 from sqlalchemy import bindparam, select
 from wtforms import SelectField
 
-from ...consent import authorization_endpoint
+from ...consent import authorization_endpoint, authorization_view
 from ...errors import json_object_body
 from ...extensions import csrf, db
 from ...forms import ConsentForm
@@ -33,6 +33,7 @@ def consent_form(user):
 
 
 @bp.route("/oauth/authorize", methods=["GET", "POST"])
+@authorization_view(server)
 def authorize():
     """Seed 000's authorization endpoint; the user picks the organization on the consent page."""
     return authorization_endpoint(server, make_form=consent_form)

@@ -1,0 +1,115 @@
+"""Prometheus metrics (prometheus-client): requests by dialect, endpoint and status, their latency, tokens issued by
+dialect and grant, rate-limit refusals and injected faults. Served at /metrics (qa/observe.py).
+
+Several worker processes (gunicorn -w N) each count their own requests; prometheus-client's multiprocess mode sums
+them: each worker writes its values to files in PROMETHEUS_MULTIPROC_DIR and /metrics reads them all. When that
+variable is not set and the app runs under gunicorn with several workers, the first metric a worker records sets it
+to a directory of this run (named after gunicorn's master process), shared by its workers. prometheus-client reads
+the variable when it is imported, so it is imported here only then (on the first metric, in a request).
+"""
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from blinker import signal
+from flask import g, has_request_context, request
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+TOKEN_SAVED = signal("oauth-sandbox.token-saved")  # sent by oauth.save_token, the one place tokens are written
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+_instruments = None
+
+
+class Instruments:
+    """This process's metrics (prometheus-client objects), made on first use."""
+
+    def __init__(self):
+        from prometheus_client import CollectorRegistry, Counter, Histogram  # noqa: PLC0415 - see the module doc
+        self.registry = CollectorRegistry()
+        self.requests = Counter("oauth_sandbox_requests", "Requests answered, by dialect, endpoint and status",
+                                ["dialect", "endpoint", "status"], registry=self.registry)
+        self.latency = Histogram("oauth_sandbox_request_duration_seconds", "Time to answer a request",
+                                 ["dialect", "endpoint"], buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.tokens = Counter("oauth_sandbox_tokens_issued", "Access tokens issued, by dialect and grant",
+                              ["dialect", "grant"], registry=self.registry)
+        self.refusals = Counter("oauth_sandbox_rate_limit_refusals", "Requests refused by a rate limit (429)",
+                                ["dialect", "endpoint"], registry=self.registry)
+        self.faults = Counter("oauth_sandbox_faults_injected", "Injected faults that fired, by dialect, path and kind",
+                              ["dialect", "path", "kind"], registry=self.registry)
+
+
+def instruments():
+    """This process's metrics; the first call picks the multiprocess directory (see the module doc)."""
+    global _instruments
+    if _instruments is None:
+        if not os.environ.get(MULTIPROC_ENV) and under_gunicorn_workers():
+            path = Path(tempfile.gettempdir()) / f"oauth-sandbox-metrics-{os.getppid()}"
+            path.mkdir(mode=0o700, exist_ok=True)
+            os.environ[MULTIPROC_ENV] = str(path)
+        _instruments = Instruments()
+    return _instruments
+
+
+def under_gunicorn_workers():
+    """Whether this request is served by one of several gunicorn worker processes."""
+    environ = request.environ if has_request_context() else {}
+    return bool(environ.get("wsgi.multiprocess")) and str(environ.get("SERVER_SOFTWARE", "")).startswith("gunicorn")
+
+
+def endpoint_label():
+    """The request's route (its rule, e.g. /v1/sessions/<int:session_id>/); a path the dialect serves without a route
+    and counts against a rate limit (Fusio's declared operations) by its path; any other path `unrouted`. A
+    bounded set either way."""
+    if request.url_rule is not None:
+        return request.url_rule.rule
+    return request.path if g.get("rate_limit") is not None else "unrouted"
+
+
+def record(response, owner):
+    """Count a request and its latency (request envelope, after the view); `owner` is the path's dialect or None."""
+    metrics = instruments()
+    dialect, endpoint = owner[0] if owner else "page", endpoint_label()
+    metrics.requests.labels(dialect, endpoint, str(response.status_code)).inc()
+    metrics.latency.labels(dialect, endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+    state = g.get("rate_limit")
+    if state is not None and state.exceeded and response.status_code == 429:
+        metrics.refusals.labels(dialect, endpoint).inc()
+
+
+def fault_injected(dialect, fault):
+    """Count a fault that fired (qa/faults.py)."""
+    kind = ("drop" if fault["drop"] else fault["error"] or (str(fault["status"]) if fault["status"] else None)
+            or ("stall" if fault["stall_ms"] else "latency"))
+    instruments().faults.labels(dialect, fault["path"], kind).inc()
+
+
+@TOKEN_SAVED.connect
+def token_issued(dialect, code=False, user=False, **_):
+    """Count an issued token; its grant as the request names it, else as the token tells (code, user or neither)."""
+    grant = None
+    if has_request_context():
+        grant = request.values.get("grant_type")
+        if grant is None and request.is_json:
+            data = request.get_json(silent=True)
+            grant = data.get("grant_type") if isinstance(data, dict) else None
+    if not isinstance(grant, str) or grant not in GRANTS:
+        grant = "authorization_code" if code else "password" if user else "client_credentials"
+    instruments().tokens.labels(dialect, grant).inc()
+
+
+GRANTS = ("authorization_code", "refresh_token", "client_credentials", "password")
+
+
+def exposition():
+    """(body, content type) of every metric: this process's, or every worker's in multiprocess mode."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest  # noqa: PLC0415
+    metrics = instruments()
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess  # noqa: PLC0415
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    else:
+        registry = metrics.registry
+    return generate_latest(registry), CONTENT_TYPE_LATEST
