@@ -159,14 +159,14 @@ def test_the_clock_goes_as_far_as_a_tokens_expiry_can_be_stored(client):
     too_far = admin(client, "POST", "/clock", {"set": 2**31 - 1})
     assert too_far.status_code == 400 and "2115947647" in too_far.json["message"]  # 2^31 - 1 minus mokapen's year
     moved = admin(client, "POST", "/clock", {"set": 2115947647})
-    assert moved.status_code == 200 and moved.json["now"] == 2115947647
+    assert moved.status_code == 200 and moved.json["now"] - 2115947647 in (0, 1)  # a second may tick meanwhile
     code = obtain_code(client)
     token = client.post("/api/token.php", data={"code": code, **PHP_CLIENT})
     assert token.status_code == 200
     assert client.get("/api/userinfo.php", headers={"Authorization": f"Bearer {token.json['access_token']}"}
                       ).status_code == 200
     assert admin(client, "POST", "/clock", {"advance": 1}).status_code == 400
-    assert admin(client, "POST", "/clock", {"advance": -3600}).json["now"] == 2115947647 - 3600
+    assert admin(client, "POST", "/clock", {"advance": -3600}).json["now"] - (2115947647 - 3600) in (0, 1, 2)
 
 
 def test_an_email_already_taken_is_a_400_naming_the_field(client):
