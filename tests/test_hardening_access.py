@@ -26,17 +26,13 @@ def clock_offset(client):
 
 # --- the admin API: Bearer only ------------------------------------------------------------------
 
-@pytest.mark.parametrize("authorization", [TOKEN, f"Basic {TOKEN}", f"Token {TOKEN}", f"Bearer{TOKEN}", "Bearer ",
-                                           f"{TOKEN} Bearer"])
-def test_the_admin_token_counts_only_after_the_bearer_scheme(client, authorization):
-    response = client.get("/_sandbox/requests", headers={"Authorization": authorization})
-    assert response.status_code == 401 and response.json["error"] == "unauthorized"
-    assert response.headers["WWW-Authenticate"].startswith("Bearer")
-
-
-@pytest.mark.parametrize("authorization", [f"Bearer {TOKEN}", f"bearer {TOKEN}", f"BEARER {TOKEN}"])
-def test_the_bearer_scheme_is_case_insensitive(client, authorization):
-    assert client.get("/_sandbox/requests", headers={"Authorization": authorization}).status_code == 200
+def test_the_admin_token_counts_only_after_the_bearer_scheme(client):
+    for authorization in [TOKEN, f"Basic {TOKEN}", f"Token {TOKEN}", f"Bearer{TOKEN}", "Bearer ", f"{TOKEN} Bearer"]:
+        response = client.get("/_sandbox/requests", headers={"Authorization": authorization})
+        assert response.status_code == 401 and response.json["error"] == "unauthorized", authorization
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    for authorization in [f"Bearer {TOKEN}", f"bearer {TOKEN}", f"BEARER {TOKEN}"]:  # the scheme's case is free
+        assert client.get("/_sandbox/requests", headers={"Authorization": authorization}).status_code == 200
 
 
 def test_a_console_session_does_not_open_the_admin_api(client):

@@ -8,7 +8,7 @@ from ...consent import authorization_endpoint
 from ...errors import json_object_body
 from ...extensions import csrf, db
 from ...forms import ConsentForm
-from ...oauth import SandboxResourceProtector
+from ...oauth import SandboxResourceProtector, token_endpoint
 from ...ratelimit import rate_limited
 from ...reads import CompiledRead
 from .keys import jwks
@@ -41,6 +41,7 @@ def authorize():
 @bp.post("/oauth/token")
 @csrf.exempt
 @rate_limited("MOKAPEN_TOKEN_RATE_LIMIT")
+@token_endpoint
 def token():
     """authorization_code, refresh_token and client_credentials (with organization_id)."""
     return server.create_token_response()
