@@ -156,7 +156,7 @@ def test_instance_files_are_created_readable_by_their_owner_only(tmp_path):
     finally:
         os.umask(previous)
     files = {path.name: stat.S_IMODE(path.stat().st_mode) for path in instance.iterdir()}
-    assert {"sandbox.db", "secret_key", "admin_token"} <= set(files), files
+    assert {"sandbox.db", "sandbox.db-wal", "secret_key", "admin_token", "mokapen-rsa.pem"} <= set(files), files
     assert {name: mode for name, mode in files.items() if mode & 0o077} == {}, {n: oct(m) for n, m in files.items()}
     assert stat.S_IMODE(instance.stat().st_mode) == 0o700
 
