@@ -4,6 +4,7 @@ import math
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROFILES = ("development", "production", "testing")
 
@@ -42,6 +43,10 @@ DEFAULTS = {
     # Users who may review mokapen's public apps (the QA admin API of a later issue has its own token).
     "SANDBOX_ADMIN_USERS": ["johndoe"],
     # Requests and cookies
+    # The URL clients reach the sandbox at (scheme://host[:port], e.g. https://sandbox.example.com): the issuer, the
+    # metadata's URLs and Fusio's `iss` say it, and requests for any other host are refused (TRUSTED_HOSTS, unless
+    # set). None: the request's own host (development; behind a proxy, set it).
+    "PUBLIC_BASE_URL": None,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     # The sample clients run on localhost too, and cookies ignore ports: a distinct name keeps
     # the sandbox's login from being overwritten by a sample's Flask `session` cookie.
@@ -88,6 +93,10 @@ def load_config(app, test_config=None):
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if profile == "production":
         check_production_secrets(app.config)
+    if app.config["PUBLIC_BASE_URL"]:
+        app.config["PUBLIC_BASE_URL"], host = public_base_url(app.config["PUBLIC_BASE_URL"])
+        if app.config.get("TRUSTED_HOSTS") is None:
+            app.config["TRUSTED_HOSTS"] = [host]
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = profile == "production"
     if not app.config.get("SECRET_KEY"):
@@ -147,8 +156,18 @@ def check_production_secrets(config):
                            f"({STRONG_SECRET_HINT}), or unset (QA controls off); this one is {weak_secret(token)}")
 
 
+def public_base_url(url):
+    """(the URL without a trailing slash, its host name) of a PUBLIC_BASE_URL; RuntimeError if it is not one."""
+    parts = urlsplit(str(url).rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        raise RuntimeError(f"PUBLIC_BASE_URL must be scheme://host[:port] (e.g. https://sandbox.example.com), "
+                           f"not {url!r}")
+    return parts.geturl(), parts.hostname
+
+
 TEXT_SETTINGS = {"SECRET_KEY", "SANDBOX_ADMIN_TOKEN", "CONSUMER_JWT_SECRET", "SQLALCHEMY_DATABASE_URI",
-                 "SANDBOX_FIXTURES", "MOKAPEN_RSA_KEY_PATH"}
+                 "SANDBOX_FIXTURES", "MOKAPEN_RSA_KEY_PATH", "PUBLIC_BASE_URL"}
 
 
 def settings_from_environment(environ):

@@ -22,7 +22,7 @@ from authlib.oauth2.rfc6750 import (
     InvalidTokenError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 from sqlalchemy import select, update
 
 from . import clock
@@ -35,6 +35,17 @@ from .tokens import query_token, record_use
 REALM = "OAuth Sandbox"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+def issuer():
+    """This server's URL as tokens and metadata name it: PUBLIC_BASE_URL when configured, else the request's."""
+    return current_app.config.get("PUBLIC_BASE_URL") or request.url_root.rstrip("/")
+
+
+def public_url_for(endpoint):
+    """The absolute URL of `endpoint`: under PUBLIC_BASE_URL when configured, else under the request's host."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return base + url_for(endpoint) if base else url_for(endpoint, _external=True)
 
 
 def token_endpoint(view):

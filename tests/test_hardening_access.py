@@ -98,7 +98,8 @@ def test_a_disabled_fusio_apps_access_and_refresh_tokens_are_refused(client):
     for pair in pairs:
         assert client.post("/protected_endpoint", data="{}",
                            headers={**protected, "Authorization": f"Bearer {pair['access_token']}"}).status_code == 200
-    assert client.patch("/_sandbox/clients/consumer-demo", json={"status": "disabled"}, headers=ADMIN).status_code == 200
+    disabled = client.patch("/_sandbox/clients/consumer-demo", json={"status": "disabled"}, headers=ADMIN)
+    assert disabled.status_code == 200
 
     refused = client.post("/protected_endpoint", data="{}",
                           headers={**protected, "Authorization": f"Bearer {pairs[0]['access_token']}"})

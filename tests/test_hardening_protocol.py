@@ -35,8 +35,8 @@ def mokapen_code(client):
 
 
 def mokapen_pair(client):
-    response = client.post("/oauth/token", data={"grant_type": "authorization_code", **PUBLIC, "code": mokapen_code(client),
-                                                  "redirect_uri": REDIRECT})
+    response = client.post("/oauth/token", data={"grant_type": "authorization_code", **PUBLIC,
+                                                  "code": mokapen_code(client), "redirect_uri": REDIRECT})
     assert response.status_code == 200, response.text
     return response.json
 

@@ -12,8 +12,8 @@ from wtforms import PasswordField, SubmitField
 
 from .. import clock
 from ..errors import DialectError
-from ..ratelimit import rate_limited
 from ..extensions import db
+from ..ratelimit import rate_limited
 from ..settings import set_clock_offset
 from . import journal
 from .admin import fault_from, get_rate_limits, is_admin_token

@@ -1,9 +1,8 @@
 """The QA console in a real browser: it works through its own forms, and a page on another localhost port cannot
 make the browser carry out an admin API call with the console's session."""
-from flask import Flask
-
 import pytest
 import requests
+from flask import Flask
 
 from helpers import LiveServer
 

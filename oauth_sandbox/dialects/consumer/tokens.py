@@ -6,12 +6,12 @@ import secrets
 from dataclasses import dataclass
 
 import jwt
-from flask import current_app, request
+from flask import current_app
 
 from ... import clock
 from ...clients import query_client
 from ...models import Token
-from ...oauth import remember_token, retire_token, save_token
+from ...oauth import issuer, remember_token, retire_token, save_token
 from ...tokens import query_token
 from .models import scopes_of
 
@@ -51,7 +51,7 @@ def psx_name_based_uuid(name):
 def issue_token(user, scopes, app=None):
     """A new JWT access token and refresh token for `user` holding `scopes` (already validated)."""
     ttl = current_app.config["CONSUMER_TOKEN_TTL_SECONDS"]
-    access_token, refresh_token = mint_token_pair(request.url_root.rstrip("/"), user, ttl, current_app.config)
+    access_token, refresh_token = mint_token_pair(issuer(), user, ttl, current_app.config)
     save_token(NAME, access_token, ttl, user=user, client=app, refresh_token=refresh_token,
                scope=",".join(scopes), token_type="bearer")
     return IssuedToken(access_token, ttl, refresh_token, scopes)
