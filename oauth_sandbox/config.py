@@ -1,8 +1,10 @@
 """Default settings, and how create_app layers instance config and the environment over them."""
 import json
+import math
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROFILES = ("development", "production", "testing")
 
@@ -41,6 +43,10 @@ DEFAULTS = {
     # Users who may review mokapen's public apps (the QA admin API of a later issue has its own token).
     "SANDBOX_ADMIN_USERS": ["johndoe"],
     # Requests and cookies
+    # The URL clients reach the sandbox at (scheme://host[:port], e.g. https://sandbox.example.com): the issuer, the
+    # metadata's URLs and Fusio's `iss` say it, and requests for any other host are refused (TRUSTED_HOSTS, unless
+    # set). None: the request's own host (development; behind a proxy, set it).
+    "PUBLIC_BASE_URL": None,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     # The sample clients run on localhost too, and cookies ignore ports: a distinct name keeps
     # the sandbox's login from being overwritten by a sample's Flask `session` cookie.
@@ -81,12 +87,16 @@ def load_config(app, test_config=None):
     profile = app.config["SANDBOX_PROFILE"]
     if profile not in PROFILES:
         raise RuntimeError(f"SANDBOX_PROFILE must be one of {', '.join(PROFILES)}, not {profile!r}")
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)  # secrets and the SQLite file live there
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "sandbox.db")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if profile == "production":
         check_production_secrets(app.config)
+    if app.config["PUBLIC_BASE_URL"]:
+        app.config["PUBLIC_BASE_URL"], host = public_base_url(app.config["PUBLIC_BASE_URL"])
+        if app.config.get("TRUSTED_HOSTS") is None:
+            app.config["TRUSTED_HOSTS"] = [host]
     if app.config["SESSION_COOKIE_SECURE"] is None:
         app.config["SESSION_COOKIE_SECURE"] = profile == "production"
     if not app.config.get("SECRET_KEY"):
@@ -100,22 +110,64 @@ def load_config(app, test_config=None):
 
 WEAK_SECRETS = {"", "dev", "development", "secret", "changeme", "change-me", "please-change-me", "test", "key"}
 MIN_SECRET_LENGTH = 32
+# Estimated as length × log2(distinct characters), the length being that of the shortest unit the secret repeats:
+# 'a' * 32 scores 0, 'demo-password' * 3 about 43; a random 32-hex-character value about 120 (below 96 once in 25
+# million), `secrets.token_hex(32)` 256.
+MIN_SECRET_BITS = 96
+STRONG_SECRET_HINT = "python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def estimated_bits(secret):
+    """A rough upper bound of a secret's entropy: the length of the unit it repeats (all of it, usually) × log2(the
+    number of distinct characters in it)."""
+    distinct = len(set(secret))
+    return repeating_unit_length(secret) * math.log2(distinct) if distinct > 1 else 0.0
+
+
+def repeating_unit_length(text):
+    """The smallest period of `text`: 2 for 'ababa', len(text) when nothing repeats."""
+    return next((period for period in range(1, len(text) // 2 + 1) if text[period:] == text[:-period]), len(text))
+
+
+def weak_secret(secret):
+    """Why `secret` is too weak for production (a phrase), or None."""
+    if secret.lower() in WEAK_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+        return f"shorter than {MIN_SECRET_LENGTH} characters"
+    if estimated_bits(secret) < MIN_SECRET_BITS:
+        return f"too little entropy (about {estimated_bits(secret):.0f} bits; at least {MIN_SECRET_BITS} needed)"
+    return None
 
 
 def check_production_secrets(config):
-    """The production profile refuses to start without its own secret key, or with a weak admin token."""
+    """The production profile refuses to start without its own secret key, or with a weak secret key, consumer JWT
+    secret or admin token (too short, or too few distinct characters for its length)."""
     key = config.get("SECRET_KEY") or ""
-    if key.lower() in WEAK_SECRETS or len(key) < MIN_SECRET_LENGTH:
+    if weak_secret(key):
         raise RuntimeError(f"The production profile needs SANDBOX_SECRET_KEY: a random value of at least "
-                           f"{MIN_SECRET_LENGTH} characters (python -c 'import secrets; print(secrets.token_hex(32))')")
+                           f"{MIN_SECRET_LENGTH} characters ({STRONG_SECRET_HINT}); this one is {weak_secret(key)}")
+    jwt_secret = config.get("CONSUMER_JWT_SECRET")
+    if jwt_secret and weak_secret(jwt_secret):
+        raise RuntimeError(f"SANDBOX_CONSUMER_JWT_SECRET must be a random value of at least {MIN_SECRET_LENGTH} "
+                           f"characters ({STRONG_SECRET_HINT}), or unset (derived from the secret key); this one is "
+                           f"{weak_secret(jwt_secret)}")
     token = config.get("SANDBOX_ADMIN_TOKEN")
-    if token is not None and (token.lower() in WEAK_SECRETS or len(token) < MIN_SECRET_LENGTH):
-        raise RuntimeError(f"SANDBOX_ADMIN_TOKEN must be a random value of at least {MIN_SECRET_LENGTH} characters, "
-                           "or unset (QA controls off)")
+    if token is not None and weak_secret(token):
+        raise RuntimeError(f"SANDBOX_ADMIN_TOKEN must be a random value of at least {MIN_SECRET_LENGTH} characters "
+                           f"({STRONG_SECRET_HINT}), or unset (QA controls off); this one is {weak_secret(token)}")
+
+
+def public_base_url(url):
+    """(the URL without a trailing slash, its host name) of a PUBLIC_BASE_URL; RuntimeError if it is not one."""
+    parts = urlsplit(str(url).rstrip("/"))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query or parts.fragment \
+            or parts.username or parts.password:
+        raise RuntimeError(f"PUBLIC_BASE_URL must be scheme://host[:port] (e.g. https://sandbox.example.com), "
+                           f"not {url!r}")
+    return parts.geturl(), parts.hostname
 
 
 TEXT_SETTINGS = {"SECRET_KEY", "SANDBOX_ADMIN_TOKEN", "CONSUMER_JWT_SECRET", "SQLALCHEMY_DATABASE_URI",
-                 "SANDBOX_FIXTURES", "MOKAPEN_RSA_KEY_PATH"}
+                 "SANDBOX_FIXTURES", "MOKAPEN_RSA_KEY_PATH", "PUBLIC_BASE_URL"}
 
 
 def settings_from_environment(environ):

@@ -15,7 +15,8 @@ from .extensions import db, migrate
 def init_app(app):
     """Bind SQLAlchemy; on SQLite use WAL, writers taking turns (WriterLock) and a busy timeout for the rest.
 
-    Statement parameters (names, hashes, journal bodies) stay out of error messages and so out of the logs.
+    Statement parameters (names, hashes, journal bodies) stay out of error messages and so out of the logs. A new
+    SQLite file is created readable by its owner only (SQLite gives its -wal and -shm files the same mode).
     """
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     options.setdefault("hide_parameters", True)
@@ -28,6 +29,8 @@ def init_app(app):
             # many threads (`flask run`) never wait for one held by another waiting in turn (file connections are
             # cheap).
             options.setdefault("max_overflow", -1)
+        if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+            create_private_file(url.database)
             connect_args["factory"] = writer_locked_connection(WriterLock(url.database + ".writer-lock"))
     else:
         options.setdefault("pool_pre_ping", True)  # a connection cut by a database restart is replaced
@@ -39,6 +42,16 @@ def init_app(app):
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     with app.app_context():
         event.listen(db.engine, "connect", configure_sqlite_connection)
+
+
+def create_private_file(path):
+    """Create the file at `path` (empty, mode 0600 whatever the umask) unless it exists; SQLite then opens it."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError:
+        pass  # no such directory, or not writable: SQLite's own open says so, as it did before
 
 
 class WriterLock:

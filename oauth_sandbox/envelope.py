@@ -8,7 +8,8 @@ Before the view:
    operations, which have no route, are counted by their dispatcher).
 After it:
 5. the rate-limit headers, under the names the path's dialect uses, and `Retry-After` on the 429 of a limit;
-6. the security headers every page and API response carries;
+6. the security headers every page and API response carries, and `Cache-Control: no-store` on every answer of a
+   route declared a token endpoint (`oauth.token_endpoint`), its errors too;
 7. the journal entry of a dialect request, from the JSON the view returned, and the request's metrics;
 8. in production, the scheduled purge of dead codes and tokens.
 CORS is flask-cors's, for the paths the dialects open to browsers (`Dialect.cors_resources`): it also answers
@@ -22,6 +23,7 @@ from flask.json.provider import DefaultJSONProvider
 from . import housekeeping, settings
 from .dialects import DIALECTS
 from .errors import dialect_owner
+from .oauth import is_token_endpoint
 from .qa import faults, journal, metrics, observe
 from .ratelimit import count_request, route_limit
 from .security import SECURITY_HEADERS
@@ -78,6 +80,8 @@ def after_request(response):
     for name, value in SECURITY_HEADERS:
         if name not in headers:
             headers[name] = value
+    if request.endpoint is not None and is_token_endpoint(request.endpoint):
+        headers["Cache-Control"] = "no-store"
     if owner is not None and owner[0] != "sandbox":
         journal.record(response, owner[0])
     metrics.record(response, owner)

@@ -6,7 +6,14 @@ import sqlite3
 from flask import g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, NotFound, ServiceUnavailable
+from werkzeug.exceptions import (
+    BadRequest,
+    HTTPException,
+    InternalServerError,
+    NotFound,
+    SecurityError,
+    ServiceUnavailable,
+)
 
 from .database import release_session
 from .extensions import db
@@ -139,6 +146,8 @@ def handle_dialect_error(exc):
 def handle_http_exception(exc):
     """404/405/413/429/… : the dialect's JSON under an API prefix, an HTML page elsewhere."""
     error_class = dialect_error_class()
+    if error_class is None and isinstance(exc, SecurityError):  # a host outside TRUSTED_HOSTS: no URLs to build
+        return f"{exc.code} {exc.name}: {exc.description}\n", exc.code, {"Content-Type": "text/plain; charset=utf-8"}
     if error_class is None:
         return render_error_page(exc.code, exc.name, exc.description)
     error = error_class.from_http_status(exc.code, exc.description)

@@ -3,17 +3,36 @@ import json
 import logging
 import re
 import time
+from urllib.parse import unquote_plus
 
-# The names of secret parameters and fields: redacted from every log line here, and from the journal (qa/journal.py).
+# The names of secret parameters and fields: redacted from every log line here, and from the journal (qa/journal.py),
+# matched on the name as the app reads it (percent-decoded, any case: `pass%77ord=` and `PASSWORD=` are `password`).
 SECRET_NAMES = frozenset(("password", "client_secret", "code", "code_verifier", "access_token", "refresh_token",
                           "token", "id_token"))
-_QUERY_VALUE = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_NAMES)) + r")=[^&\s\"']*")
+# A `name=value` pair of a query string or form in a line: the name (letters, digits, `_`, `%XX` escapes and the
+# `+` of a space), not preceded by another of those; the value up to the next `&`, space or quote.
+_PARAMETER = re.compile(r"(?<![\w%+])([\w%+]+)=([^&\s\"']*)")
 _BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*")
+
+
+def is_secret_name(name):
+    """Whether a parameter or field called `name` (as written on the wire, or already decoded) holds a secret."""
+    for _ in range(3):  # an escape of an escape (`%2577`) is decoded too: redacting more is harmless
+        if "%" not in name and "+" not in name:
+            break
+        name = unquote_plus(name)
+    return name.strip().lower() in SECRET_NAMES
+
+
+def _redact_parameter(match):
+    return f"{match.group(1)}=[REDACTED]" if is_secret_name(match.group(1)) else match.group(0)
 
 
 def redact(text):
     """`text` with sensitive query/form values and Authorization credentials replaced."""
-    return _BEARER.sub(r"\1 [REDACTED]", _QUERY_VALUE.sub(r"\1=[REDACTED]", text))
+    if "=" in text:
+        text = _PARAMETER.sub(_redact_parameter, text)
+    return _BEARER.sub(r"\1 [REDACTED]", text)
 
 
 class RedactingFilter(logging.Filter):

@@ -173,6 +173,8 @@ class Token(db.Model, TokenLifetime, TokenMixin):
     last_used_at: Mapped[Optional[int]]
     device_info: Mapped[Optional[str]] = mapped_column(String(200))  # v1's device sessions
     organization_id: Mapped[Optional[int]] = mapped_column(index=True)  # mokapen's organization
+    # The token whose refresh token this one was issued for (mokapen's rotation: a replay revokes the successors).
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tokens.id", ondelete="SET NULL"), index=True)
 
     client: Mapped[Optional[Client]] = relationship()
     user: Mapped[Optional[User]] = relationship()

@@ -3,6 +3,9 @@
 Each dialect gets its own `SandboxAuthorizationServer` and `SandboxResourceProtector` (its clients,
 token format, lifetime and error shape), but codes, tokens and their rules live here once.
 """
+import re
+from collections import Counter
+
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2 import OAuth2Request
 from authlib.oauth2.rfc6749 import (
@@ -21,8 +24,8 @@ from authlib.oauth2.rfc6750 import (
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from blinker import signal
-from flask import current_app, g, request
-from sqlalchemy import update
+from flask import current_app, g, request, url_for
+from sqlalchemy import select, update
 
 from . import clock
 from .clients import SECRET_AUTH_METHODS, query_client
@@ -39,6 +42,62 @@ INACTIVE_CLIENT = {
     "disabled": "The client is disabled: it can be used again once it is enabled.",
     "draft": "The client is a draft: choose its scopes and save it first.",
 }
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+def issuer():
+    """This server's URL as tokens and metadata name it: PUBLIC_BASE_URL when configured, else the request's."""
+    return current_app.config.get("PUBLIC_BASE_URL") or request.url_root.rstrip("/")
+
+
+def public_url_for(endpoint):
+    """The absolute URL of `endpoint`: under PUBLIC_BASE_URL when configured, else under the request's host."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return base + url_for(endpoint) if base else url_for(endpoint, _external=True)
+
+
+def token_endpoint(view):
+    """Declare `view` a token endpoint: every response it gives carries `Cache-Control: no-store` (RFC 6749 §5.1 and
+    §5.2), its errors too, whether the view raised them or the rate limit, a fault or an error handler did (the
+    request envelope sets it, after the view)."""
+    view.token_endpoint = True
+    return view
+
+
+def is_token_endpoint(endpoint):
+    """Whether the view at `endpoint` was declared a token endpoint (asked once per endpoint)."""
+    declared = current_app.extensions.setdefault("sandbox_token_endpoints", {})
+    if endpoint not in declared:
+        declared[endpoint] = getattr(current_app.view_functions.get(endpoint), "token_endpoint", False)
+    return declared[endpoint]
+
+
+def ambiguous_token_request(body=None):
+    """Why this request to a token, revocation or introspection endpoint is ambiguous, or None: the client
+    authenticates twice, with HTTP Basic and a `client_secret` in the body (RFC 6749 §2.3.1: one method per
+    request), or a parameter comes more than once, in the body twice or in the query and the body (§3.2). A
+    parameter without a value counts as omitted. `body`: the parameters of a body that is not a form (a JSON
+    object), already read."""
+    counts = Counter()
+    sources = [request.args]
+    if request.mimetype in FORM_TYPES:
+        sources.append(request.form)
+    for source in sources:
+        for name, values in source.lists():
+            counts[name] += sum(1 for value in values if value)
+    for name, value in (body or {}).items():
+        counts[name] += 1 if value else 0
+    repeated = sorted(name for name, count in counts.items() if count > 1)
+    if repeated:
+        named = repeated[0] if PLAIN_NAME.fullmatch(repeated[0]) else "A parameter"  # echo no odd bytes back
+        return f"{named} must not be sent more than once."
+    scheme = request.headers.get("Authorization", "").partition(" ")[0]
+    if scheme.lower() == "basic" and counts["client_secret"]:
+        return "Authenticate the client once: with HTTP Basic or with client_secret in the body, not both."
+    return None
 
 
 class PayloadRequest(OAuth2Request):
@@ -90,6 +149,25 @@ class SandboxAuthorizationServer(AuthorizationServer):
             return request
         return super().create_oauth2_request(request)
 
+    def create_token_response(self, request=None):
+        """The token endpoint's answer; an ambiguous request (ambiguous_token_request) is refused first."""
+        oauth_request = self.create_oauth2_request(request)
+        self.refuse_ambiguous(oauth_request)
+        return super().create_token_response(oauth_request)
+
+    def create_endpoint_response(self, name, request=None):
+        """A revocation or introspection endpoint's answer; an ambiguous request is refused first."""
+        oauth_request = self.create_oauth2_request(request)
+        self.refuse_ambiguous(oauth_request)
+        return super().create_endpoint_response(name, oauth_request)
+
+    def refuse_ambiguous(self, oauth_request):
+        """invalid_request, in the dialect's shape, for a request that authenticates twice or repeats a parameter."""
+        body = oauth_request.payload.data if isinstance(oauth_request, PayloadRequest) and request.is_json else None
+        reason = ambiguous_token_request(body)
+        if reason is not None:
+            raise self.error_for(InvalidRequestError(reason))
+
     def find_client(self, client_id):
         """The client with this id, if it is registered for this dialect and active; None for an unknown one.
 
@@ -103,11 +181,13 @@ class SandboxAuthorizationServer(AuthorizationServer):
                                  status_code=401 if basic else 400)
 
     def store_token(self, token, oauth_request):
-        """Persist a token Authlib generated, linked to its client, user and authorization code."""
+        """Persist a token Authlib generated, linked to its client, user and authorization code, and to the token
+        whose refresh token it was issued for (a refresh grant's)."""
         save_token(self.dialect, token["access_token"], token["expires_in"], client=oauth_request.client,
                    user=oauth_request.user, authorization_code=oauth_request.authorization_code,
                    refresh_token=token.get("refresh_token"), scope=token.get("scope", ""),
-                   token_type=token["token_type"], organization_id=token.get("organization_id"))
+                   token_type=token["token_type"], organization_id=token.get("organization_id"),
+                   parent=getattr(oauth_request, "refresh_token", None))
 
     def handle_response(self, status_code, payload, headers):
         """Send a token response without the fields that were only for storage."""
@@ -139,9 +219,11 @@ TOKEN_INSERT = Token.__table__.insert()  # a Core statement: the ORM's unit of w
 
 
 def save_token(dialect, access_token, expires_in, *, user=None, client=None, authorization_code=None,
-               refresh_token=None, scope="", token_type="Bearer", device_info=None, organization_id=None):
+               refresh_token=None, scope="", token_type="Bearer", device_info=None, organization_id=None,
+               parent=None):
     """Store an issued token as hashes, never the tokens (the one place every dialect's tokens are written), with
-    what was written before it in the request's transaction (a retired refresh token); commit. Its expiry time."""
+    what was written before it in the request's transaction (a retired refresh token); commit. Its expiry time.
+    `parent`: the token whose refresh token this one replaces (revoke_successors follows the link)."""
     issued_at = clock.now()
     db.session.connection().execute(TOKEN_INSERT, {
         "dialect": dialect, "user_id": user.id if user is not None else None,
@@ -150,7 +232,8 @@ def save_token(dialect, access_token, expires_in, *, user=None, client=None, aut
         "access_token_hash": hash_token(access_token),
         "refresh_token_hash": hash_token(refresh_token) if refresh_token else None,
         "token_type": token_type, "scope": scope, "issued_at": issued_at, "expires_in": expires_in,
-        "device_info": device_info, "organization_id": organization_id, "revoked_at": None, "last_used_at": None})
+        "device_info": device_info, "organization_id": organization_id, "revoked_at": None, "last_used_at": None,
+        "parent_id": parent.id if parent is not None else None})
     db.session.commit()
     signal("oauth-sandbox.token-saved").send(dialect, code=authorization_code is not None, user=user is not None)
     return issued_at + expires_in
@@ -236,6 +319,19 @@ def retire_token(token):
         update(Token).where(Token.id == token.id, Token.revoked_at.is_(None)).values(revoked_at=clock.now())
     ).rowcount
     return retired == 1
+
+
+def revoke_successors(token):
+    """Revoke every token issued from `token` by refreshing, and from those in turn (its refresh token was presented
+    again after it was rotated: it leaked, and the live successor may be the thief's; RFC 9700 §4.14.2)."""
+    successors = select(Token.id).where(Token.parent_id == token.id).cte("successors", recursive=True)
+    successors = successors.union_all(select(Token.id).where(Token.parent_id == successors.c.id))
+    revoked = db.session.execute(
+        update(Token).where(Token.id.in_(select(successors.c.id)), Token.revoked_at.is_(None))
+        .values(revoked_at=clock.now())
+    ).rowcount
+    db.session.commit()
+    return revoked
 
 
 def revoke_tokens_of_code(authorization_code):

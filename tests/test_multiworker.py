@@ -18,8 +18,9 @@ from oauth_sandbox.qa import journal
 from samples import free_port, wait_for_port
 
 ROOT = Path(__file__).parent.parent
-SECRET = "s" * 64
-ADMIN = {"Authorization": "Bearer " + "a" * 64}
+SECRET = "6e5975652d8a9d21b62da9324b0dd5b4ded318822e47736894c3db18b522dd80"  # production refuses "s" * 64
+ADMIN_TOKEN = "acb62fd38ea59bd22028988ded63dbe2bb84f3e867c296683b814f2f4cfa56ff"
+ADMIN = {"Authorization": "Bearer " + ADMIN_TOKEN}
 REDIS = os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI")
 MASTERS = {}  # base url -> gunicorn master pid
 
@@ -29,7 +30,7 @@ def start_gunicorn(database_url, log_path, worker_count=4, **settings):
     reads would fill up and block the workers); (process, base url)."""
     port = free_port()
     env = {**os.environ, "SANDBOX_PROFILE": "production", "SANDBOX_SECRET_KEY": SECRET,
-           "SANDBOX_ADMIN_TOKEN": "a" * 64, "DATABASE_URL": database_url,
+           "SANDBOX_ADMIN_TOKEN": ADMIN_TOKEN, "DATABASE_URL": database_url,
            "RATELIMIT_STORAGE_URI": REDIS or "sandbox-memory://", "SANDBOX_SESSION_COOKIE_SECURE": "false",
            **{f"SANDBOX_{name}": str(value) for name, value in settings.items()}}
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(worker_count), "-b", f"127.0.0.1:{port}",

@@ -14,7 +14,8 @@ from oauth_sandbox.models import AuthorizationCode, Token
 from oauth_sandbox.tokens import query_token
 from samples import free_port, require_program, wait_for_port
 
-STRONG = "f" * 64
+STRONG = "6e5975652d8a9d21b62da9324b0dd5b4ded318822e47736894c3db18b522dd80"  # production refuses "f" * 64
+ADMIN_TOKEN = "f9f4eb28660a8225009b9652c0ba6a882916f4ff570d979c144fc65660fd564f"
 
 
 def production_config(tmp_path, **overrides):
@@ -58,7 +59,7 @@ def test_purge_removes_dead_codes_and_tokens_and_keeps_live_ones(client, runner,
 
 
 def test_in_production_a_run_of_client_credentials_grants_purges_on_schedule(tmp_path):
-    app = make_app(tmp_path, SANDBOX_PROFILE="production", SANDBOX_ADMIN_TOKEN="a" * 64, PURGE_INTERVAL_SECONDS=2)
+    app = make_app(tmp_path, SANDBOX_PROFILE="production", SANDBOX_ADMIN_TOKEN=ADMIN_TOKEN, PURGE_INTERVAL_SECONDS=2)
     api = app.test_client(use_cookies=False)
 
     def grant():  # mokapen's client-credentials grant: a token without a refresh token
@@ -73,7 +74,7 @@ def test_in_production_a_run_of_client_credentials_grants_purges_on_schedule(tmp
     time.sleep(2.1)  # the worker's next purge is due
     grant()  # the first request of the interval purges (nothing is dead yet)
     assert grant().status_code == 200 and stored_tokens() == 3
-    api.post("/_sandbox/clock", headers={"Authorization": "Bearer " + "a" * 64},
+    api.post("/_sandbox/clock", headers={"Authorization": "Bearer " + ADMIN_TOKEN},
              json={"advance": app.config["MOKAPEN_ACCESS_TOKEN_TTL_SECONDS"] + app.config["PURGE_AFTER_SECONDS"] + 60})
     assert grant().status_code == 200 and stored_tokens() == 4  # not due yet: nothing purged
 

@@ -15,6 +15,7 @@ from ..oauth import (
     SandboxAuthorizationServer,
     SandboxResourceProtector,
     register_authorization_code_grant,
+    token_endpoint,
 )
 from ..openapi_schema import INTEGER, OAUTH_ERROR, STRING, bearer_header, form_body, obj, responses
 from ..ratelimit import rate_limited
@@ -128,6 +129,7 @@ def authorize():
 @bp.post("/token.php")
 @csrf.exempt
 @rate_limited("PHP_TOKEN_RATE_LIMIT")
+@token_endpoint
 def token():
     """Exchange a code for `{"access_token", "token_type": "Bearer", "expires_in": 3600}`."""
     return server.create_token_response(PayloadRequest(token_request_payload()))

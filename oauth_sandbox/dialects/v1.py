@@ -12,7 +12,7 @@ from ..accounts import current_user, login_required
 from ..errors import DialectError, cannot_be_stored
 from ..extensions import csrf, db
 from ..models import Token, User
-from ..oauth import SandboxResourceProtector, save_token
+from ..oauth import SandboxResourceProtector, save_token, token_endpoint
 from ..openapi_schema import INTEGER, STRING, bearer_header, obj, path_param, query, responses
 from ..ratelimit import rate_limited
 from ..security import password_matches
@@ -43,17 +43,21 @@ ERRORS = {
     "server_error": ("server", 5001, "Internal server error", 500),
     "service_unavailable": ("server", 5002, "Service temporarily unavailable", 503),
 }
+CHALLENGE = 'Bearer realm="OAuth Sandbox"'  # v1's API takes Bearer tokens; its login, username and password
 HTTP_ERRORS = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "request_too_large",
                429: "rate_limited", 503: "service_unavailable"}
 
 
 class V1Error(DialectError):
-    """`{"success": false, "errors": {what: {"code", "message"}}}`, with `debug` where enabled."""
+    """`{"success": false, "errors": {what: {"code", "message"}}}`, with `debug` where enabled; every 401 (a wrong
+    password or a refused token) carries `WWW-Authenticate` (RFC 9110 §15.5.2)."""
 
     def __init__(self, *names, detail=None, debug=None, headers=None):
         self.names = names
         field, _code, message, status = ERRORS[names[0]]
         super().__init__(names[0], detail or message, status, headers)
+        if status == 401:
+            self.headers.setdefault("WWW-Authenticate", CHALLENGE)
         self.debug = debug
 
     def body(self):
@@ -80,7 +84,7 @@ def v1_error_for(error):
     reason = getattr(error, "reason", None)
     name = {"expired": "token_expired", "revoked": "session_deauthorized", "unknown": "token_invalid"}.get(
         reason, "token_missing")
-    return V1Error(name, headers={"WWW-Authenticate": 'Bearer realm="OAuth Sandbox"'})
+    return V1Error(name)  # a 401, with WWW-Authenticate
 
 
 require_token = SandboxResourceProtector("v1", v1_error_for)
@@ -128,6 +132,7 @@ def oauth_without_slash():
 @bp.post("/add/index.php")  # the path seed 004's trailing-slash note names
 @csrf.exempt
 @rate_limited("V1_TOKEN_RATE_LIMIT")
+@token_endpoint
 def issue_token():
     """Generate an access token: `{"success": true, "data": {"access_token", "expiry"}}`."""
     username, password, device_info, debug_enabled = login_parameters()
@@ -147,9 +152,7 @@ def issue_token():
     body = {"success": True, "data": {"access_token": token, "expiry": expiry}}
     if shown_debug is not None:
         body["debug"] = shown_debug
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return jsonify(body)  # with Cache-Control: no-store (a token endpoint)
 
 
 def session_json(token):

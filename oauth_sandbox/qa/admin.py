@@ -6,7 +6,7 @@ import hmac
 import re
 from typing import Callable, NamedTuple
 
-from flask import Blueprint, current_app, jsonify, request, session
+from flask import Blueprint, current_app, jsonify, request
 from limits import parse as parse_limit
 from sqlalchemy import update
 
@@ -44,17 +44,23 @@ def bad_request(message):
 def is_admin_token(presented):
     """Whether `presented` is the configured admin token (constant time; False when none is configured)."""
     token = current_app.config.get("SANDBOX_ADMIN_TOKEN")
-    return bool(token) and hmac.compare_digest(presented.encode(), token.encode())
+    return bool(token) and isinstance(presented, str) and hmac.compare_digest(presented.encode(), token.encode())
+
+
+def bearer_credentials(authorization):
+    """The credentials of an `Authorization: Bearer …` header (the scheme is case-insensitive), else None."""
+    scheme, _, credentials = (authorization or "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" and credentials.strip() else None
 
 
 @bp.before_request
 def require_admin():
-    """The admin token as a Bearer token (or a console session); off when no token is configured."""
+    """The admin token as a Bearer token, and nothing else: never a cookie (the console's session), which a page on
+    another origin could make the browser send with a forged form. Off when no token is configured."""
     token = current_app.config.get("SANDBOX_ADMIN_TOKEN")
     if not token:
         raise AdminError("not_found", "The QA admin API is off: set SANDBOX_ADMIN_TOKEN to enable it", 404)
-    presented = request.headers.get("Authorization", "").removeprefix("Bearer ")
-    if session.get("sandbox_admin") or is_admin_token(presented):
+    if is_admin_token(bearer_credentials(request.headers.get("Authorization"))):
         return None
     raise AdminError("unauthorized", "Send the admin token as 'Authorization: Bearer ADMIN_TOKEN'", 401,
                      {"WWW-Authenticate": 'Bearer realm="OAuth Sandbox admin"'})

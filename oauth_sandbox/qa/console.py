@@ -1,4 +1,11 @@
-"""The QA console for people: the journal, faults, the clock and reset, behind the admin token."""
+"""The QA console for people: the journal, faults, the clock and reset, behind the admin token.
+
+It does its work through its own forms (CSRF-checked by the app-wide CSRFProtect), never through the admin API,
+which accepts only the token in an Authorization header (a cookie would let another origin's page act for you).
+"""
+import hashlib
+import hmac
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SubmitField
@@ -6,6 +13,7 @@ from wtforms import PasswordField, SubmitField
 from .. import clock
 from ..errors import DialectError
 from ..extensions import db
+from ..ratelimit import rate_limited
 from ..settings import set_clock_offset
 from . import journal
 from .admin import fault_from, get_rate_limits, is_admin_token
@@ -25,24 +33,39 @@ class ConsoleForm(FlaskForm):
     """The CSRF token of the console's buttons; their fields are read from the form as posted."""
 
 
+def admin_token_digest():
+    """A digest of the configured admin token: what a console session keeps (the session cookie is signed, not
+    encrypted, so never the token itself), so that the session ends when the token changes."""
+    token = current_app.config.get("SANDBOX_ADMIN_TOKEN") or ""
+    return hashlib.sha256(b"oauth-sandbox console session:" + token.encode()).hexdigest()
+
+
+def has_console_session():
+    """Whether this browser session was opened with the admin token configured now."""
+    opened_with = session.get("sandbox_admin")
+    return isinstance(opened_with, str) and hmac.compare_digest(opened_with, admin_token_digest())
+
+
 @bp.before_request
 def require_admin_session():
     """The console needs the admin token once per browser session; it is off without a configured token."""
     if not current_app.config.get("SANDBOX_ADMIN_TOKEN"):
         return render_template("errors/error.html", status=404, title="Console off",
                                message="Set SANDBOX_ADMIN_TOKEN to enable the QA console."), 404
-    if request.endpoint != "sandbox_console.login" and not session.get("sandbox_admin"):
+    if request.endpoint != "sandbox_console.login" and not has_console_session():
+        session.pop("sandbox_admin", None)  # opened with another token: that session is over
         return redirect(url_for("sandbox_console.login"))
     return None
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limited("LOGIN_RATE_LIMIT", methods=["POST"])
 def login():
     """Exchange the admin token for a console session."""
     form = AdminLoginForm()
     if form.validate_on_submit():
         if is_admin_token(form.token.data):
-            session["sandbox_admin"] = True
+            session["sandbox_admin"] = admin_token_digest()
             return redirect(url_for("sandbox_console.index"))
         form.token.errors.append("That is not the admin token.")
     return render_template("qa/login.html", form=form)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..errors import first_line
 from ..extensions import db
-from ..logs import SECRET_NAMES, redact
+from ..logs import is_secret_name, redact
 from .models import JournalEntry
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,11 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def redact_value(value):
-    """A JSON-like value with every secret field replaced, at any depth."""
+    """A JSON-like value with every secret field replaced, at any depth (names matched as logs.is_secret_name says:
+    decoded, any case)."""
     if isinstance(value, dict):
-        return {key: "[REDACTED]" if key.lower() in SECRET_NAMES else redact_value(item) for key, item in value.items()}
+        return {key: "[REDACTED]" if isinstance(key, str) and is_secret_name(key) else redact_value(item)
+                for key, item in value.items()}
     if isinstance(value, list):
         return [redact_value(item) for item in value]
     return value
@@ -100,7 +102,7 @@ _last_redacted = (None, "")  # (the last value redacted, its text): a reference 
 
 
 def redacted_query(query_string):
-    """A raw query string as recorded."""
+    """A raw query string as recorded: the value of every parameter whose decoded name is a secret's redacted."""
     return redact(query_string.decode(errors="replace"))
 
 

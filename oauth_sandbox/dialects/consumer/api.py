@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, request
 from ...errors import DialectError, json_object_body
 from ...extensions import csrf, db
 from ...models import User
+from ...oauth import ambiguous_token_request, token_endpoint
 from ...ratelimit import rate_limited
 from ...security import password_matches
 from .models import account, find_app, valid_scopes
@@ -85,15 +86,14 @@ def authenticate_user(name, password):
 
 
 def token_response(**fields):
-    """A token response that caches nowhere."""
-    response = jsonify(**fields)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    """A token response (sent with Cache-Control: no-store, as everything a token endpoint answers)."""
+    return jsonify(**fields)
 
 
 @bp.post("/consumer/login")
 @csrf.exempt
 @rate_limited("CONSUMER_RATE_LIMIT")
+@token_endpoint
 def login():
     """`{"username", "password", "scopes"?}` → `{"token", "expires_in", "refresh_token", "scope"}`."""
     data = json_body()
@@ -116,6 +116,7 @@ def login():
 @bp.put("/consumer/login")
 @csrf.exempt
 @rate_limited("CONSUMER_RATE_LIMIT")
+@token_endpoint
 def refresh_login():
     """`{"refresh_token"}` → a new token pair; the old one stops working."""
     refresh_token = json_body().get("refresh_token")
@@ -164,8 +165,13 @@ def client_credentials_grant(credentials):
 @bp.post("/authorization/token")
 @csrf.exempt
 @rate_limited("CONSUMER_RATE_LIMIT")
+@token_endpoint
 def token():
-    """client_credentials and refresh_token grants, answered as Fusio's token controller does."""
+    """client_credentials and refresh_token grants, answered as Fusio's token controller does; a request that
+    authenticates twice or repeats a parameter is refused first, as at every token endpoint here."""
+    ambiguity = ambiguous_token_request()
+    if ambiguity is not None:
+        raise TokenEndpointError("invalid_request", ambiguity)
     grant_type = request.form.get("grant_type")
     if grant_type == "refresh_token" and not request.form.get("refresh_token"):
         raise TokenEndpointError("invalid_request", "Parameter refresh_token is missing")

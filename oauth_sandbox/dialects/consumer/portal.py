@@ -9,6 +9,7 @@ from ...accounts import current_user, login_required
 from ...demo import create_client, create_user
 from ...extensions import db
 from ...models import Client, Token, User
+from ...ratelimit import rate_limited
 from .forms import AppForm, DeleteForm, OperationForm, RegisterForm, RoleScopesForm, UserRoleForm
 from .models import Operation, Role, Scope, all_scope_names, role_of, scopes_of, set_role
 
@@ -38,6 +39,7 @@ def own_app(app_id):
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@rate_limited("LOGIN_RATE_LIMIT", methods=["POST"])
 def register():
     """Create an account with the default role and log in."""
     form = RegisterForm()

@@ -6,11 +6,12 @@ import secrets
 from dataclasses import dataclass
 
 import jwt
-from flask import current_app, request
+from flask import current_app
 
 from ... import clock
+from ...clients import query_client
 from ...models import Token
-from ...oauth import remember_token, retire_token, save_token
+from ...oauth import issuer, remember_token, retire_token, save_token
 from ...tokens import query_token
 from .models import scopes_of
 
@@ -50,7 +51,7 @@ def psx_name_based_uuid(name):
 def issue_token(user, scopes, app=None):
     """A new JWT access token and refresh token for `user` holding `scopes` (already validated)."""
     ttl = current_app.config["CONSUMER_TOKEN_TTL_SECONDS"]
-    access_token, refresh_token = mint_token_pair(request.url_root.rstrip("/"), user, ttl, current_app.config)
+    access_token, refresh_token = mint_token_pair(issuer(), user, ttl, current_app.config)
     save_token(NAME, access_token, ttl, user=user, client=app, refresh_token=refresh_token,
                scope=",".join(scopes), token_type="bearer")
     return IssuedToken(access_token, ttl, refresh_token, scopes)
@@ -75,7 +76,7 @@ def mint_token_pair(issuer, user, ttl, config):
 def refresh_token_grant(refresh_token):
     """Rotate a refresh token: the old pair stops working, the user's current scopes bound the new one."""
     token = Token.by_refresh_token(refresh_token, NAME)
-    if token is None or token.is_revoked():
+    if token is None or token.is_revoked() or not client_is_active(token):
         raise TokenRefused("Invalid refresh token")
     if token.is_refresh_expired(current_app.config["CONSUMER_REFRESH_TTL_SECONDS"]):
         raise TokenRefused("Refresh token is expired")
@@ -83,6 +84,15 @@ def refresh_token_grant(refresh_token):
         raise TokenRefused("Invalid refresh token")
     held = scopes_of(token.user)
     return issue_token(token.user, [s for s in token.scope.split(",") if s in held], app=token.client)
+
+
+def client_is_active(token):
+    """Whether the app a token was issued through (if any) is active: a disabled app's tokens are refused, its
+    refresh tokens as well as its access tokens (TokenRecord.refusal)."""
+    if token.client_id is None:
+        return True
+    client = query_client(token.client.client_id, NAME)
+    return client is not None and client.is_active()
 
 
 def authenticate_bearer(authorization):

@@ -1,6 +1,6 @@
 """Mokapen's endpoints: /oauth/* on the shared engine, and the organization-scoped /api/v1/{org_id}/… API."""
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, request
 from sqlalchemy import bindparam, select
 from wtforms import SelectField
 
@@ -8,7 +8,7 @@ from ...consent import authorization_endpoint, authorization_view
 from ...errors import json_object_body
 from ...extensions import csrf, db
 from ...forms import ConsentForm
-from ...oauth import SandboxResourceProtector
+from ...oauth import SandboxResourceProtector, issuer, public_url_for, token_endpoint
 from ...ratelimit import rate_limited
 from ...reads import CompiledRead
 from .keys import jwks
@@ -42,6 +42,7 @@ def authorize():
 @bp.post("/oauth/token")
 @csrf.exempt
 @rate_limited("MOKAPEN_TOKEN_RATE_LIMIT")
+@token_endpoint
 def token():
     """authorization_code, refresh_token and client_credentials (with organization_id)."""
     return server.create_token_response()
@@ -73,14 +74,13 @@ def jwks_document():
 @bp.get("/.well-known/oauth-authorization-server")
 def metadata():
     """RFC 8414 authorization server metadata, validated by Authlib's model."""
-    issuer = request.url_root.rstrip("/")
-    document = AuthorizationServerMetadata({
-        "issuer": issuer,
-        "authorization_endpoint": url_for("mokapen.authorize", _external=True),
-        "token_endpoint": url_for("mokapen.token", _external=True),
-        "jwks_uri": url_for("mokapen.jwks_document", _external=True),
-        "revocation_endpoint": url_for("mokapen.revoke", _external=True),
-        "introspection_endpoint": url_for("mokapen.introspect", _external=True),
+    document = AuthorizationServerMetadata({  # under PUBLIC_BASE_URL when configured
+        "issuer": issuer(),
+        "authorization_endpoint": public_url_for("mokapen.authorize"),
+        "token_endpoint": public_url_for("mokapen.token"),
+        "jwks_uri": public_url_for("mokapen.jwks_document"),
+        "revocation_endpoint": public_url_for("mokapen.revoke"),
+        "introspection_endpoint": public_url_for("mokapen.introspect"),
         "scopes_supported": list(SCOPES),
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

@@ -15,6 +15,7 @@ from ...oauth import (
     SandboxAuthorizationServer,
     register_authorization_code_grant,
     retire_token,
+    revoke_successors,
 )
 from ...tokens import query_token, revoke
 from .keys import mint_access_token
@@ -25,7 +26,18 @@ MIN_STATE_LENGTH = 16
 
 
 class MokapenError(DialectError):
-    """`{"error", "error_description"}` (RFC 6749 §5.2 / RFC 6750 §3) for /oauth/ and /api/v1/."""
+    """`{"error", "error_description"}` (RFC 6749 §5.2 / RFC 6750 §3) for /oauth/ and /api/v1/.
+
+    Every 401 says how to authenticate, and a 403 insufficient_scope says why in `WWW-Authenticate` (RFC 6750 §3.1),
+    whoever raised it (Authlib, a view, an injected fault)."""
+
+    def __init__(self, error, description, status=None, headers=None):
+        super().__init__(error, description, status, headers)
+        if "WWW-Authenticate" not in self.headers:
+            if error == "insufficient_scope":
+                self.headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
+            elif self.status == 401:
+                self.headers["WWW-Authenticate"] = 'Bearer realm="OAuth Sandbox"'
 
     def body(self):
         return {"error": self.error, "error_description": self.description}
@@ -136,7 +148,8 @@ class MokapenAuthorizationCodeGrant(MokapenTokenMixin, AuthorizationCodeGrant):
 
 
 class MokapenRefreshTokenGrant(MokapenTokenMixin, grants.RefreshTokenGrant):
-    """Rotating refresh tokens: of concurrent refreshes of one token, exactly one succeeds."""
+    """Rotating refresh tokens: of concurrent refreshes of one token, exactly one succeeds; a rotated refresh token
+    presented again by its client revokes what was issued from it (RFC 9700 §4.14.2)."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = SECRET_AUTH_METHODS
     INCLUDE_NEW_REFRESH_TOKEN = True
@@ -144,6 +157,8 @@ class MokapenRefreshTokenGrant(MokapenTokenMixin, grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token):
         token = Token.by_refresh_token(refresh_token, NAME)
         ttl = current_app.config["MOKAPEN_REFRESH_TOKEN_TTL_SECONDS"]
+        if token is not None and token.is_revoked() and token.check_client(self.request.client):
+            revoke_successors(token)
         if token is None or token.is_revoked() or token.is_refresh_expired(ttl):
             return None
         return token
@@ -152,6 +167,8 @@ class MokapenRefreshTokenGrant(MokapenTokenMixin, grants.RefreshTokenGrant):
         if membership(refresh_token.user, refresh_token.organization_id) is None:
             raise InvalidGrantError("The user is no longer a member of the organization.")
         if not retire_token(refresh_token):
+            db.session.rollback()
+            revoke_successors(refresh_token)  # another request rotated it a moment ago: this is a replay too
             raise InvalidGrantError("The refresh token has already been used.")
         return refresh_token.user
 
