@@ -39,12 +39,13 @@ def main():
                    f"mokapen signing key live; created when missing. Default: ${DATA_DIR_ENV}, else the per-user "
                    f"data dir ({default_data_dir()}).")
 @click.option("--fixtures", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A JSON or YAML fixtures file loaded instead of the demo data at start (replacing the data "
-                   "dir's data) and on every reset (the SANDBOX_FIXTURES setting).")
+              help="A JSON or YAML fixtures file loaded instead of the demo data at the first start in a data dir "
+                   "and on every reset (the SANDBOX_FIXTURES setting); checked at every start (a refused file "
+                   "stops it, naming the entry). A data dir that holds data keeps it until a reset.")
 def run(host, port, data_dir, fixtures):
     """Serve the sandbox (development profile: demo data, QA admin API on, in-memory rate limits).
 
-    The schema is migrated and the demo data loaded on the first start in a data dir. The admin token is in
+    The schema is migrated and the demo data (or the fixtures) loaded on the first start in a data dir. The admin token is in
     DATA_DIR/admin_token: send it as `Authorization: Bearer TOKEN` to /_sandbox/. SANDBOX_* environment
     variables and DATA_DIR/config.py change settings as in the checkout (see the README's Configuration).
     """
@@ -52,7 +53,7 @@ def run(host, port, data_dir, fixtures):
 
     from .config import instance_secret
     from .factory import create_app
-    from .qa.fixtures import FixtureError, reset_all
+    from .qa.fixtures import FixtureError
 
     data_dir = (data_dir or default_data_dir()).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -64,10 +65,7 @@ def run(host, port, data_dir, fixtures):
         _, token_created = instance_secret(token_file)  # made here, so that the message below names the data dir
 
     try:
-        app = create_app(instance_path=str(data_dir))
-        if app.config.get("SANDBOX_FIXTURES"):
-            with app.app_context():
-                reset_all()
+        app = create_app(instance_path=str(data_dir))  # first start: the schema, then the fixtures or demo data
         server = make_server(host, port, app, threaded=True)
     except FixtureError as error:
         raise click.ClickException(f"fixtures not loaded: {error}") from None

@@ -32,6 +32,18 @@ def password_matches(password_hash, password):
     return check_password_hash(password_hash, password)
 
 
+@functools.lru_cache(maxsize=1024)
+def known_password_hash(password):
+    """The hash of a demo or fixture password, made with hash_password once per process and reused.
+
+    A reset recreates the demo users (or a fixtures file's) every time, and scrypt takes ~50 ms a password by
+    design: so each distinct password of that test data is hashed once, and every reset stores that same salted
+    hash for it (users given one password share its hash and salt). It verifies like any other, with
+    password_matches. Passwords people choose (sign-up, `flask create-user`, the admin API) are hashed anew.
+    """
+    return hash_password(password)
+
+
 @functools.cache
 def _throwaway_password_hash():
     """A hash of a random password, made once per process on first use."""
