@@ -3,6 +3,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import click
@@ -20,6 +21,18 @@ def default_data_dir():
     else:
         base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "oauth-sandbox"
+
+
+def hash_the_demo_password_early():
+    """Start-up: hash the demo password (security.known_password_hash) in a background thread, on another core
+    while the app is imported and built (scrypt releases the GIL), rather than after, when the demo data is made."""
+    def hash_it():
+        from .demo import DEMO_PASSWORD
+        from .security import known_password_hash
+
+        known_password_hash(DEMO_PASSWORD)
+
+    threading.Thread(target=hash_it, name="demo-password-hash", daemon=True).start()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,6 +62,8 @@ def run(host, port, data_dir, fixtures):
     DATA_DIR/admin_token: send it as `Authorization: Bearer TOKEN` to /_sandbox/. SANDBOX_* environment
     variables and DATA_DIR/config.py change settings as in the checkout (see the README's Configuration).
     """
+    if fixtures is None and not os.environ.get("SANDBOX_FIXTURES"):
+        hash_the_demo_password_early()
     from werkzeug.serving import make_server
 
     from .config import instance_secret

@@ -76,6 +76,10 @@ def start(data_dir=None, fixtures=None, port=0, host="127.0.0.1", **settings):
     (its message names the entry, e.g. ``users[0].email: required``). `port` 0 picks a free one. Other
     keyword arguments are settings (e.g. ``PHP_TOKEN_RATE_LIMIT="5 per minute"``, ``SANDBOX_ADMIN_TOKEN=…``).
     """
+    from .command import hash_the_demo_password_early
+
+    if fixtures is None and not settings.get("SANDBOX_FIXTURES"):
+        hash_the_demo_password_early()
     from werkzeug.serving import make_server
 
     from .factory import create_app

@@ -10,7 +10,6 @@ import json
 import time
 from pathlib import Path
 
-import yaml
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -132,6 +131,8 @@ def configured_fixtures():
 
 def load_fixture_file(path):
     """Parse a JSON or YAML fixtures file into a checked document (check_document), or raise FixtureError."""
+    import yaml  # only a fixtures file needs it (not a start with the demo data)
+
     try:
         text = Path(path).read_text()
         data = yaml.safe_load(text) if str(path).endswith((".yaml", ".yml")) else json.loads(text)
