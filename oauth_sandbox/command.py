@@ -25,14 +25,13 @@ def default_data_dir():
 
 def hash_the_demo_password_early():
     """Start-up: hash the demo password (security.known_password_hash) in a background thread, on another core
-    while the app is imported and built (scrypt releases the GIL), rather than after, when the demo data is made."""
-    def hash_it():
-        from .demo import DEMO_PASSWORD
-        from .security import known_password_hash
+    while the rest of the app is imported and built (scrypt releases the GIL), rather than after, when the demo
+    data is made. The thread imports nothing (two threads importing the same modules can see them half made)."""
+    from .demo import DEMO_PASSWORD
+    from .security import known_password_hash
 
-        known_password_hash(DEMO_PASSWORD)
-
-    threading.Thread(target=hash_it, name="demo-password-hash", daemon=True).start()
+    threading.Thread(target=known_password_hash, args=(DEMO_PASSWORD,), name="demo-password-hash",
+                     daemon=True).start()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
