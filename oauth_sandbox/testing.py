@@ -94,7 +94,8 @@ def start(data_dir=None, fixtures=None, port=0, host="127.0.0.1", **settings):
             admin_token = token_file.read_text().strip() if token_file.exists() else secrets.token_hex(32)
         token_file.write_text(admin_token)
         token_file.chmod(0o600)
-        config = {"SANDBOX_PROFILE": "development", **settings, "SANDBOX_ADMIN_TOKEN": admin_token}
+        config = {"SANDBOX_PROFILE": "development", **settings, "SANDBOX_ADMIN_TOKEN": admin_token,
+                  "SANDBOX_ADMIN_TOKEN_FILE": str(token_file)}
         if fixtures is not None:
             config["SANDBOX_FIXTURES"] = str(Path(fixtures).resolve())
         app = create_app(config, instance_path=str(data_dir))  # first start: the schema, the fixtures or demo data
