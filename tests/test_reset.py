@@ -173,6 +173,13 @@ def test_the_first_start_loads_the_fixtures_and_a_later_start_keeps_the_data(tmp
     assert again.post("/v1/oauth/?username=other&password=other-password").status_code == 200, "until a reset"
 
 
+def test_the_pages_name_the_data_dirs_admin_token_file(tmp_path):
+    client = development_app(tmp_path, "").test_client()
+    token_file = str(tmp_path / "admin_token")
+    assert f"<code>{token_file}</code>" in client.get("/").text
+    assert f"<code>{token_file}</code>" in client.get("/console/login").text
+
+
 @pytest.mark.parametrize("first_start", [True, False])
 def test_a_broken_fixtures_file_stops_start_up_naming_the_entry(tmp_path, first_start):
     if not first_start:
