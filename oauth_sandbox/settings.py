@@ -47,7 +47,8 @@ def load():
     row = VERSION.first()
     version = row[0] if row else None
     if version != cache.version:
-        cache.values = {key: parse(value) for key, value in EVERYTHING.rows()}
+        as_text = db.engine.dialect.name == "sqlite"  # SQLite's driver gives JSON text; psycopg the value itself
+        cache.values = {key: parse(value) if as_text else value for key, value in EVERYTHING.rows()}
         cache.version = version
         shared_clock = cache.values.get("clock")
         clock.adopt(*(shared_clock["offset"], shared_clock["version"]) if shared_clock else (0, None))
@@ -55,8 +56,9 @@ def load():
 
 
 def parse(value):
-    """A JSON column's value as a driver gives it: SQLite gives JSON text, PostgreSQL's driver the value itself.
-    Parsed text is remembered (such values are few and change rarely)."""
+    """A JSON column's value from its JSON text (as SQLite's driver gives it; PostgreSQL's gives the value itself,
+    and a string value as a str that is not JSON text). Parsed text is remembered (such values are few and change
+    rarely)."""
     if not isinstance(value, str):
         return value
     if value not in _parsed:
@@ -93,7 +95,7 @@ def reset_settings():
     on, so that every worker adopts the real time, whatever it saw last. Returns the new values."""
     table = Setting.__table__
     shared_clock = db.session.execute(select(table.c.value).where(table.c.key == "clock")).scalar()
-    values = {"clock": {"offset": 0, "version": (parse(shared_clock) or {}).get("version", 0) + 1},
+    values = {"clock": {"offset": 0, "version": (shared_clock or {}).get("version", 0) + 1},
               "limits_epoch": secrets.token_hex(8)}
     db.session.execute(table.delete())
     db.session.execute(table.insert(), [{"key": key, "value": value} for key, value in
