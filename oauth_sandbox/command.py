@@ -57,8 +57,8 @@ def main():
 def run(host, port, data_dir, fixtures):
     """Serve the sandbox (development profile: demo data, QA admin API on, in-memory rate limits).
 
-    The schema is migrated and the demo data (or the fixtures) loaded on the first start in a data dir. The admin token is in
-    DATA_DIR/admin_token: send it as `Authorization: Bearer TOKEN` to /_sandbox/. SANDBOX_* environment
+    The schema is migrated and the demo data (or the fixtures) loaded on the first start in a data dir. The admin
+    token is in DATA_DIR/admin_token: send it as `Authorization: Bearer TOKEN` to /_sandbox/. SANDBOX_* environment
     variables and DATA_DIR/config.py change settings as in the checkout (see the README's Configuration).
     """
     if fixtures is None and not os.environ.get("SANDBOX_FIXTURES"):

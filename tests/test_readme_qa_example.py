@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 import requests
+from test_plugin import run, user_project  # noqa: F401 - the fixture pytester runs a QA team's project with
 
 from oauth_sandbox import testing
-from test_plugin import run, user_project  # noqa: F401 - the fixture pytester runs a QA team's project with
 
 pytest_plugins = ["pytester"]
 

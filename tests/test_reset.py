@@ -14,7 +14,7 @@ import requests
 from werkzeug.security import check_password_hash
 
 from app import create_app
-from helpers import PHP_CLIENT, authorize_url, login, make_app, obtain_token, query_of
+from helpers import authorize_url, login, make_app, obtain_token, query_of
 from oauth_sandbox.extensions import db
 from oauth_sandbox.models import User
 from oauth_sandbox.qa.fixtures import FixtureError
