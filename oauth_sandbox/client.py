@@ -82,10 +82,18 @@ class SandboxAdmin:
         """GET /_sandbox/health (no admin token needed): the server's health answer."""
         return self.call("GET", "/_sandbox/health", authenticate=False)
 
-    def reset(self):
-        """POST /_sandbox/reset: the demo data (or the configured fixtures file) again; faults, the clock offset and
-        rate-limit overrides cleared (not the journal). Returns ``{"reset": true, "fixtures", "seconds"}``."""
-        return self.call("POST", "/_sandbox/reset")
+    def reset(self, fixtures=None, keep_journal=False):
+        """POST /_sandbox/reset: everything a test can change put back — the demo data (or the configured fixtures
+        file, or `fixtures`: a fixtures document as a dict, loaded this once), the clock on real time, no faults,
+        rate-limit overrides and counters gone, and the journal emptied unless `keep_journal`. A document the
+        server refuses raises SandboxAdminError naming the entry, and nothing changed. Returns
+        ``{"reset": true, "fixtures", "journal": "emptied" | "kept", "seconds"}``."""
+        body = dict(fixtures or {})
+        if keep_journal:
+            body["keep_journal"] = True
+        if fixtures is not None and not fixtures:
+            raise ValueError("an empty fixtures document loads nothing: give its sections, e.g. {'users': []}")
+        return self.call("POST", "/_sandbox/reset", body or None)
 
     def requests(self, dialect=None, client_id=None, path=None, status=None, since=None, limit=None):
         """GET /_sandbox/requests: the journal's entries (dicts), newest first, filtered by `dialect`, `client_id`,

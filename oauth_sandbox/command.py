@@ -3,6 +3,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import click
@@ -22,6 +23,17 @@ def default_data_dir():
     return Path(base) / "oauth-sandbox"
 
 
+def hash_the_demo_password_early():
+    """Start-up: hash the demo password (security.known_password_hash) in a background thread, on another core
+    while the rest of the app is imported and built (scrypt releases the GIL), rather than after, when the demo
+    data is made. The thread imports nothing (two threads importing the same modules can see them half made)."""
+    from .demo import DEMO_PASSWORD
+    from .security import known_password_hash
+
+    threading.Thread(target=known_password_hash, args=(DEMO_PASSWORD,), name="demo-password-hash",
+                     daemon=True).start()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main():
     """OAuth Sandbox: four documented token APIs (php, consumer, v1, mokapen) on one server, with QA controls.
@@ -39,20 +51,23 @@ def main():
                    f"mokapen signing key live; created when missing. Default: ${DATA_DIR_ENV}, else the per-user "
                    f"data dir ({default_data_dir()}).")
 @click.option("--fixtures", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A JSON or YAML fixtures file loaded instead of the demo data at start (replacing the data "
-                   "dir's data) and on every reset (the SANDBOX_FIXTURES setting).")
+              help="A JSON or YAML fixtures file loaded instead of the demo data at the first start in a data dir "
+                   "and on every reset (the SANDBOX_FIXTURES setting); checked at every start (a refused file "
+                   "stops it, naming the entry). A data dir that holds data keeps it until a reset.")
 def run(host, port, data_dir, fixtures):
     """Serve the sandbox (development profile: demo data, QA admin API on, in-memory rate limits).
 
-    The schema is migrated and the demo data loaded on the first start in a data dir. The admin token is in
-    DATA_DIR/admin_token: send it as `Authorization: Bearer TOKEN` to /_sandbox/. SANDBOX_* environment
+    The schema is migrated and the demo data (or the fixtures) loaded on the first start in a data dir. The admin
+    token is in DATA_DIR/admin_token: send it as `Authorization: Bearer TOKEN` to /_sandbox/. SANDBOX_* environment
     variables and DATA_DIR/config.py change settings as in the checkout (see the README's Configuration).
     """
+    if fixtures is None and not os.environ.get("SANDBOX_FIXTURES"):
+        hash_the_demo_password_early()
     from werkzeug.serving import make_server
 
     from .config import instance_secret
     from .factory import create_app
-    from .qa.fixtures import FixtureError, reset_all
+    from .qa.fixtures import FixtureError
 
     data_dir = (data_dir or default_data_dir()).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -64,10 +79,7 @@ def run(host, port, data_dir, fixtures):
         _, token_created = instance_secret(token_file)  # made here, so that the message below names the data dir
 
     try:
-        app = create_app(instance_path=str(data_dir))
-        if app.config.get("SANDBOX_FIXTURES"):
-            with app.app_context():
-                reset_all()
+        app = create_app(instance_path=str(data_dir))  # first start: the schema, then the fixtures or demo data
         server = make_server(host, port, app, threaded=True)
     except FixtureError as error:
         raise click.ClickException(f"fixtures not loaded: {error}") from None

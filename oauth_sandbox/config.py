@@ -102,10 +102,12 @@ def load_config(app, test_config=None):
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"], _ = instance_secret(Path(app.instance_path) / "secret_key")
     if not app.config["SANDBOX_ADMIN_TOKEN"] and profile == "development":
-        token, created = instance_secret(Path(app.instance_path) / "admin_token")
+        token_file = Path(app.instance_path) / "admin_token"
+        token, created = instance_secret(token_file)
         app.config["SANDBOX_ADMIN_TOKEN"] = token
-        if created:  # shown once, on the console that started the sandbox; it is in instance/admin_token after
-            print(f" * QA admin token (also in instance/admin_token): {token}")
+        app.config["SANDBOX_ADMIN_TOKEN_FILE"] = str(token_file)  # where the pages say it is
+        if created:  # shown once, on the console that started the sandbox; it is in the data dir's file after
+            print(f" * QA admin token (also in {token_file}): {token}")
 
 
 WEAK_SECRETS = {"", "dev", "development", "secret", "changeme", "change-me", "please-change-me", "test", "key"}

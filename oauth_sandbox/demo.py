@@ -2,6 +2,7 @@
 data, the fixtures and the CLI. Loading all of it, each dialect's part included, is bootstrap.load_demo_data."""
 from .extensions import db
 from .models import Client, User
+from .security import known_password_hash
 
 DEMO_PASSWORD = "demo-password"
 DEMO_USERS = (
@@ -19,13 +20,17 @@ PHP_DEMO_REDIRECT_URIS = (
 def create_demo_users():
     """johndoe and janedoe (not committed)."""
     for username, email, full_name in DEMO_USERS:
-        create_user(username, email, full_name, DEMO_PASSWORD)
+        create_user(username, email, full_name, DEMO_PASSWORD, test_data=True)
 
 
-def create_user(username, email, full_name, password):
-    """Add a user with a hashed password (not committed)."""
+def create_user(username, email, full_name, password, test_data=False):
+    """Add a user with a hashed password (not committed). `test_data`: a demo or fixture password, whose hash is
+    made once per process and reused (security.known_password_hash); otherwise it is hashed anew."""
     user = User(username=username, email=email, full_name=full_name)
-    user.set_password(password)
+    if test_data:
+        user.password_hash = known_password_hash(password)
+    else:
+        user.set_password(password)
     db.session.add(user)
     return user
 

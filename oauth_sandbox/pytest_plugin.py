@@ -5,8 +5,9 @@ Fixtures:
                           a temporary data dir, stopped at the end; under pytest-xdist one per worker. With
                           --oauth-sandbox-url and --oauth-sandbox-admin-token (or OAUTH_SANDBOX_URL and
                           OAUTH_SANDBOX_ADMIN_TOKEN), the sandbox already running there instead.
-    oauth_sandbox         function scope: the same sandbox, reset (demo data or fixtures, no faults, real time)
-                          and its journal emptied before the test.
+    oauth_sandbox         function scope: the same sandbox, reset before the test (POST /_sandbox/reset: the demo
+                          data or the fixtures, the real time, no faults, rate limits and counters as configured,
+                          an empty journal).
 Both give an object with `.url`, `.admin_token` and `.admin` (an oauth_sandbox.client.SandboxAdmin).
 
 Importing this module starts nothing and imports nothing of the sandbox: a server starts when a test first uses
@@ -84,5 +85,4 @@ def oauth_sandbox(oauth_sandbox_server):
     """The session's sandbox, reset before the test: demo data (or the fixtures), no faults, the clock on real time,
     rate limits and counters as configured, an empty journal (so `admin.requests()` holds this test's requests)."""
     oauth_sandbox_server.admin.reset()
-    oauth_sandbox_server.admin.clear_requests()
     return oauth_sandbox_server

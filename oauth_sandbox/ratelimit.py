@@ -5,6 +5,11 @@ workers), its `limits` strategy and the in-memory fallback used while Redis is u
 are not installed: they resolve every limit twice per request and cost more than the rest of a request does
 (measured: 100–190 µs on a bare route). Instead the request envelope calls `count_request` once, with the limit the
 route declared (`rate_limited`), keyed as flask-limiter keys it (prefix, client address, endpoint).
+
+A reset empties the counters on every worker: the worker that resets empties the storage (Redis: every worker's
+counters) and its own memory, and stores a new `limits_epoch` in the shared settings; every other worker, seeing
+a new epoch on its next counted request, empties its own in-memory counters (the default `sandbox-memory://`
+storage, or the fallback used while Redis is down) — a dict lookup per request while the epoch is unchanged.
 """
 import logging
 import time
@@ -16,10 +21,11 @@ from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
 
 from . import limits_storage  # noqa: F401 - registers sandbox-memory://, the default storage
-from .settings import limit_text
+from .settings import limit_text, setting
 
 log = logging.getLogger(__name__)
 MAX_RECOVERY_WAIT = 32  # seconds between looks at a storage that stopped answering, at the most
@@ -114,6 +120,7 @@ def count_request(declared, endpoint):
     The state is kept on `g` for the response's headers (request envelope)."""
     if declared is None or not limiter.enabled or (declared.methods and request.method not in declared.methods):
         return
+    adopt_limits_epoch(setting("limits_epoch"))
     key = (current_app.config["RATELIMIT_KEY_PREFIX"], request.remote_addr or "127.0.0.1", endpoint)
     counted = []
     for item in parse_limits(limit_text(declared.setting)):
@@ -123,3 +130,30 @@ def count_request(declared, endpoint):
     g.rate_limit = (exceeded or sorted(counted, key=lambda pair: pair[1].remaining))[0][1]
     if exceeded:
         raise TooManyRequests(str(exceeded[0][0]))  # "10 per 1 minute", as flask-limiter says it
+
+
+def reset_counters(epoch):
+    """A reset: empty every rate-limit counter of the storage (in Redis, every worker's) and of this worker's memory;
+    `epoch` is the reset's `limits_epoch`, which this worker has then seen."""
+    try:
+        limiter.storage.reset()
+    except Exception:  # noqa: BLE001 - Redis unreachable: its counters stay, the fallback's are emptied below
+        log.warning("Rate limit storage unreachable - its counters were not reset")
+    empty_memory_counters()
+    current_app.extensions["sandbox_limits_epoch"] = epoch
+
+
+def adopt_limits_epoch(epoch):
+    """Another worker reset the sandbox (a new `limits_epoch`): empty this worker's in-memory counters. A shared
+    storage is not touched: the resetting worker emptied it, and it may hold counts made since."""
+    seen = current_app.extensions.get("sandbox_limits_epoch")
+    if epoch != seen:
+        current_app.extensions["sandbox_limits_epoch"] = epoch
+        empty_memory_counters()
+
+
+def empty_memory_counters():
+    """Empty the counters this process keeps in memory: the storage's when it is in memory, and the fallback's."""
+    for storage in (limiter.storage, getattr(limiter, "_fallback_storage", None)):
+        if isinstance(storage, MemoryStorage):
+            storage.reset()

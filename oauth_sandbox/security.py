@@ -3,6 +3,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+import threading
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -30,6 +31,31 @@ def password_matches(password_hash, password):
         check_password_hash(_throwaway_password_hash(), password)
         return False
     return check_password_hash(password_hash, password)
+
+
+KNOWN_HASHES_KEPT = 1024
+_known_hashes = {}  # demo and fixture password -> its hash
+_hashing_known = threading.Lock()
+
+
+def known_password_hash(password):
+    """The hash of a demo or fixture password, made with hash_password once per process and reused.
+
+    A reset recreates the demo users (or a fixtures file's) every time, and scrypt takes ~50 ms a password by
+    design: so each distinct password of that test data is hashed once, and every reset stores that same salted
+    hash for it (users given one password share its hash and salt). It verifies like any other, with
+    password_matches. Passwords people choose (sign-up, `flask create-user`, the admin API) are hashed anew.
+    One password is hashed at a time: asked for while another thread hashes it, it waits for that hash.
+    """
+    known = _known_hashes.get(password)
+    if known is None:
+        with _hashing_known:
+            known = _known_hashes.get(password)
+            if known is None:
+                if len(_known_hashes) >= KNOWN_HASHES_KEPT:
+                    _known_hashes.clear()
+                known = _known_hashes[password] = hash_password(password)
+    return known
 
 
 @functools.cache

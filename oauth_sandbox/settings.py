@@ -1,8 +1,10 @@
-"""The shared settings every worker reads: the clock offset, rate-limit overrides, whether faults are configured.
+"""The shared settings every worker reads: the clock offset, rate-limit overrides, whether faults are configured,
+and the epoch of the rate-limit counters.
 
 They live in the database so that a change over the admin API applies at once, on every worker; config stays the
 default. Each change also stores a new `version`: a request reads that one value and re-reads the rest only when it
-differs from what this process last saw.
+differs from what this process last saw. A reset puts them all back (`reset_settings`) and starts a new
+`limits_epoch`: each worker empties its own in-memory rate-limit counters when it sees a new one (ratelimit.py).
 """
 import secrets
 
@@ -16,7 +18,8 @@ from .reads import CompiledRead
 
 
 class Setting(db.Model):
-    """A shared setting changed over the admin API (`clock`, `rate_limits`, `faults_active`, and their `version`)."""
+    """A shared setting changed over the admin API (`clock`, `rate_limits`, `faults_active`, and their `version`),
+    or by a reset (`limits_epoch`)."""
 
     __tablename__ = "sandbox_settings"
 
@@ -70,6 +73,20 @@ def put_setting(key, value):
     db.session.commit()
     if has_request_context() and "settings" in g:
         g.settings = {**g.settings, key: value}
+
+
+def reset_settings():
+    """Every shared setting back to its default, in the session's transaction (not committed): the clock on real
+    time, no rate-limit overrides, no faults, a new `limits_epoch` and a new version. The clock's own version moves
+    on, so that every worker adopts the real time, whatever it saw last. Returns the new values."""
+    table = Setting.__table__
+    shared_clock = db.session.execute(select(table.c.value).where(table.c.key == "clock")).scalar()
+    values = {"clock": {"offset": 0, "version": (shared_clock or {}).get("version", 0) + 1},
+              "limits_epoch": secrets.token_hex(8)}
+    db.session.execute(table.delete())
+    db.session.execute(table.insert(), [{"key": key, "value": value} for key, value in
+                                        {**values, "version": secrets.token_hex(8)}.items()])
+    return values
 
 
 def set_clock_offset(offset):

@@ -71,14 +71,18 @@ def start(data_dir=None, fixtures=None, port=0, host="127.0.0.1", **settings):
     """Start a sandbox in a background thread and return its Sandbox (also a context manager).
 
     `data_dir`: where SQLite (sandbox.db), the generated secrets and `admin_token` go; None makes a temporary one,
-    deleted by stop(). `fixtures`: a JSON or YAML fixtures file loaded instead of the demo data, now and on every
-    reset (the SANDBOX_FIXTURES setting); a bad file raises FixtureError. `port` 0 picks a free one. Other
+    deleted by stop(). `fixtures`: a JSON or YAML fixtures file loaded instead of the demo data at the first start
+    in `data_dir` and on every reset (the SANDBOX_FIXTURES setting); a file that is refused raises FixtureError
+    (its message names the entry, e.g. ``users[0].email: required``). `port` 0 picks a free one. Other
     keyword arguments are settings (e.g. ``PHP_TOKEN_RATE_LIMIT="5 per minute"``, ``SANDBOX_ADMIN_TOKEN=…``).
     """
+    from .command import hash_the_demo_password_early
+
+    if fixtures is None and not settings.get("SANDBOX_FIXTURES"):
+        hash_the_demo_password_early()
     from werkzeug.serving import make_server
 
     from .factory import create_app
-    from .qa.fixtures import reset_all
 
     remove = data_dir is None
     data_dir = Path(tempfile.mkdtemp(prefix="oauth-sandbox-") if remove else data_dir).resolve()
@@ -90,13 +94,11 @@ def start(data_dir=None, fixtures=None, port=0, host="127.0.0.1", **settings):
             admin_token = token_file.read_text().strip() if token_file.exists() else secrets.token_hex(32)
         token_file.write_text(admin_token)
         token_file.chmod(0o600)
-        config = {"SANDBOX_PROFILE": "development", **settings, "SANDBOX_ADMIN_TOKEN": admin_token}
+        config = {"SANDBOX_PROFILE": "development", **settings, "SANDBOX_ADMIN_TOKEN": admin_token,
+                  "SANDBOX_ADMIN_TOKEN_FILE": str(token_file)}
         if fixtures is not None:
             config["SANDBOX_FIXTURES"] = str(Path(fixtures).resolve())
-        app = create_app(config, instance_path=str(data_dir))
-        if app.config.get("SANDBOX_FIXTURES"):
-            with app.app_context():
-                reset_all()  # first start loads the demo data; the fixtures replace it
+        app = create_app(config, instance_path=str(data_dir))  # first start: the schema, the fixtures or demo data
         server = make_server(host, port, app, threaded=True)
     except BaseException:
         if remove:

@@ -1,27 +1,47 @@
-"""The README's pytest example for QA teams, run as written against a live sandbox."""
-import os
+"""The README's pytest example for QA teams (the plugin's), run as written: with the plugin's own sandbox, and twice
+in a row against a sandbox that was used before (its state changed every way a test can change it)."""
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+import requests
+from test_plugin import run, user_project  # noqa: F401 - the fixture pytester runs a QA team's project with
 
-README = Path(__file__).parent.parent / "README.md"
+from oauth_sandbox import testing
+
+pytest_plugins = ["pytester"]
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+MARKERS = ("<!-- plugin-example:start -->", "<!-- plugin-example:end -->")
 
 
-@pytest.fixture
-def app_config():
-    return {"SANDBOX_ADMIN_TOKEN": "readme-admin-token"}
+def readme_example():
+    section = README.read_text().split(MARKERS[0])[1].split(MARKERS[1])[0]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
-def test_the_readme_qa_example_passes(live_server, tmp_path):
-    section = README.read_text().split("<!-- qa-example:start -->")[1].split("<!-- qa-example:end -->")[0]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    (tmp_path / "test_my_client.py").write_text(code)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "SANDBOX_URL": live_server.url,
-                                 "SANDBOX_ADMIN_TOKEN": "readme-admin-token"})
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+def use(sandbox):
+    """What an earlier suite leaves behind: every kind of state changed."""
+    admin, url = sandbox.admin, sandbox.url
+    for _ in range(3):
+        requests.post(f"{url}/authorization/token", auth=("consumer-demo", "consumer-demo-secret"),
+                      data={"grant_type": "client_credentials"})
+    admin.rate_limits.set(CONSUMER_RATE_LIMIT="3 per hour")  # the counter is full at this limit
+    admin.clock.advance(7200)
+    admin.faults.add("/authorization/token", error="invalid_client", count=5)
+    admin.users.update("johndoe", email="someone-else@example.com")
+    admin.clients.update("consumer-demo", status="disabled")
+    admin.clients.update("php-demo", headless_user="janedoe")
+
+
+def test_the_readme_example_passes(user_project):  # noqa: F811
+    user_project.makepyfile(test_my_client=readme_example())
+    run(user_project).assert_outcomes(passed=3)  # as the README says: pytest, nothing else to set up
+
+    with testing.start() as used:
+        use(used)
+        remote = ("--oauth-sandbox-url", used.url, "--oauth-sandbox-admin-token", used.admin_token)
+        for attempt in ("first", "second"):
+            result = run(user_project, *remote)
+            assert result.ret == pytest.ExitCode.OK, f"{attempt} run against a used sandbox:\n{result.stdout.str()}"
+            result.assert_outcomes(passed=3)

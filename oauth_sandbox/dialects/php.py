@@ -151,7 +151,8 @@ def load_demo_data():
 
 
 def load_client_fixture(entry, where, create):
-    """A `clients[i]` entry of php: an authorization-code client."""
+    """A `clients[i]` entry of php: an authorization-code client (its `headless_user`, if any, kept by the core
+    client)."""
     return create(["authorization_code"])
 
 

@@ -125,13 +125,19 @@ def clear_requests():
 
 @bp.post("/reset")
 def reset():
-    """Restore the demo data (or the fixtures file); clears faults, the clock offset and rate-limit overrides."""
+    """Everything a test can change put back, on every worker: the data (the demo data, the SANDBOX_FIXTURES file,
+    or the fixtures document the body carries), the clock, faults, rate-limit overrides and counters, headless
+    logins, and the journal unless the body says {"keep_journal": true}. Refused (400): nothing changed."""
+    data = body() if request.get_data(cache=True) else {}
+    keep_journal = data.pop("keep_journal", False)
+    if not isinstance(keep_journal, bool):
+        raise bad_request("'keep_journal' must be true or false")
     try:
-        seconds = reset_all()
+        seconds = reset_all(fixtures=data or None, keep_journal=keep_journal)
     except FixtureError as error:
-        db.session.rollback()
         raise bad_request(f"fixtures not loaded, nothing changed: {error}") from None
-    return {"reset": True, "fixtures": current_app.config["SANDBOX_FIXTURES"] or "demo", "seconds": round(seconds, 3)}
+    return {"reset": True, "fixtures": "request body" if data else current_app.config["SANDBOX_FIXTURES"] or "demo",
+            "journal": "kept" if keep_journal else "emptied", "seconds": round(seconds, 3)}
 
 
 @bp.get("/clock")

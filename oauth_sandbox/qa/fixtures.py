@@ -1,55 +1,187 @@
-"""Reset: empty the data and load the demo data, or a fixtures file (JSON or YAML) validated entry by entry.
+"""The sandbox's data: the demo data or a fixtures document (a JSON or YAML file, or a reset's body), validated
+entry by entry, and reset, which puts everything a test can change back in one transaction.
 
 The core sections (users, clients) are loaded here; each dialect loads its own (`Dialect.fixture_sections`) and
-what a client of its own keeps beside the core client (`Dialect.load_client_fixture`).
+what a client of its own keeps beside the core client (`Dialect.load_client_fixture`); the demo data is the core's
+demo users and each dialect's `Dialect.load_demo`.
 """
 import functools
 import json
 import time
 from pathlib import Path
 
-import yaml
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
-from .. import bootstrap, clock, demo
+from .. import demo, settings
 from ..dialects import DIALECTS
+from ..errors import first_line
 from ..extensions import db
 from ..fixture_fields import FixtureError, entries, field, user_named
 from ..models import User
+from ..ratelimit import reset_counters
+from . import journal
 from .models import JournalEntry
 
-__all__ = ["FixtureError", "SECTIONS", "apply_fixtures", "load_fixture_file", "reset_all"]
+__all__ = ["FixtureError", "SECTIONS", "add_demo_data", "apply_fixtures", "check_configured_data", "check_document",
+           "load_configured_data",
+           "load_fixture_file", "reset_all"]
 
-KEPT_TABLES = {JournalEntry.__tablename__}  # the journal is a record of what happened, not fixture data
 
+def reset_all(fixtures=None, keep_journal=False):
+    """Put back everything a test can change, in one transaction: every table emptied (the journal too, unless
+    `keep_journal`) and loaded again with `fixtures` (a fixtures document), else the SANDBOX_FIXTURES file, else
+    the demo data; the shared settings at their defaults (the clock on real time, no faults, no rate-limit
+    overrides); then the rate-limit counters emptied, on every worker. Seconds taken.
 
-def reset_all():
-    """Empty every table but the journal, load the configured fixtures (or the demo data); seconds taken."""
+    A document or file that is refused raises FixtureError, and nothing has changed.
+    """
     started = time.perf_counter()
-    fixtures = load_fixture_file(current_app.config["SANDBOX_FIXTURES"]) if current_app.config[
-        "SANDBOX_FIXTURES"] else None
-    for table in reversed(db.metadata.sorted_tables):
-        if table.name not in KEPT_TABLES:
-            db.session.execute(table.delete())
-    clock.reset()
-    if fixtures is None:
-        bootstrap.load_demo_data()
+    if fixtures is not None:
+        source, data = None, check_document(fixtures, "the fixtures")  # loaded once: not worth a snapshot
     else:
-        apply_fixtures(fixtures)
-        db.session.commit()
+        data = configured_fixtures()
+        source = current_app.extensions["sandbox_fixtures"]["signature"] if data is not None else "demo"
+    if not keep_journal:
+        journal.settle()  # what this worker (and, given a flush interval, the others) still buffers goes too
+    kept = {settings.Setting.__tablename__} | ({JournalEntry.__tablename__} if keep_journal else set())
+    tables = [table for table in db.metadata.sorted_tables if table.name not in kept]
+
+    def replace_everything():
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+        snapshot = snapshots().get(source)
+        if snapshot is None:
+            load_data(data)
+            if source is not None:
+                db.session.flush()
+                snapshot = take_snapshot(source, tables)
+        else:
+            restore_snapshot(snapshot)
+        return settings.reset_settings()
+
+    defaults = store(replace_everything)
+    reset_counters(defaults["limits_epoch"])
+    settings.load()  # this worker adopts the defaults now (the clock among them)
     return time.perf_counter() - started
 
 
+def snapshots():
+    """This app's snapshots of the data a reset loads (the demo data, the configured file), by source."""
+    return current_app.extensions.setdefault("sandbox_snapshots", {})
+
+
+def take_snapshot(source, tables):
+    """The rows the loaders just made, table by table in dependency order, kept for the next resets from `source`:
+    those insert the same rows with one statement a table instead of running the loaders (and their ORM) again."""
+    snapshot = [(table, [dict(row._mapping) for row in db.session.execute(table.select())]) for table in tables]
+    snapshot = [(table, rows) for table, rows in snapshot if rows]
+    kept = snapshots()
+    kept.clear()  # one source at a time (the configured one)
+    kept[source] = snapshot
+    return snapshot
+
+
+def restore_snapshot(snapshot):
+    """Insert a snapshot's rows (not committed); what it records as created is created now."""
+    now = int(time.time())  # the sandbox clock is on real time again after a reset
+    for table, rows in snapshot:
+        if "created_at" in table.c:
+            rows = [{**row, "created_at": now} for row in rows]
+        db.session.execute(table.insert(), rows)
+
+
+def load_configured_data():
+    """First start: load the SANDBOX_FIXTURES file, else the demo data, into the empty database; commit.
+    FixtureError (nothing stored) when the file is refused."""
+    data = configured_fixtures()
+    store(lambda: load_data(data))
+
+
+def check_configured_data():
+    """A later start with SANDBOX_FIXTURES: load the file in place of the data in a transaction that is rolled back
+    (the data dir keeps its data until a reset), so that a file a reset would refuse stops start-up now."""
+    data = configured_fixtures()
+
+    def load_then_undo():
+        for table in reversed(db.metadata.sorted_tables):
+            if table.name not in (settings.Setting.__tablename__, JournalEntry.__tablename__):
+                db.session.execute(table.delete())
+        apply_fixtures(data)
+        db.session.flush()
+
+    try:
+        load_then_undo()
+    except IntegrityError as error:
+        raise FixtureError(f"cannot be stored: {first_line(error.orig)}") from None
+    finally:
+        db.session.rollback()
+
+
+def store(load):
+    """Run `load` in the session's transaction and commit; roll back and raise FixtureError when the data is
+    refused (an entry the loaders name, or one the database refuses, such as an email declared twice)."""
+    try:
+        value = load()
+        db.session.commit()
+        return value
+    except IntegrityError as error:
+        db.session.rollback()
+        raise FixtureError(f"cannot be stored: {first_line(error.orig)}") from None
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def load_data(data):
+    """Add `data` (a checked fixtures document), or the demo data when it is None (not committed)."""
+    if data is None:
+        add_demo_data()
+    else:
+        apply_fixtures(data)
+
+
+def add_demo_data():
+    """The demo users of SPEC.md, then each dialect's demo data (not committed)."""
+    demo.create_demo_users()
+    db.session.flush()
+    for dialect in DIALECTS:
+        dialect.load_demo()
+
+
+def configured_fixtures():
+    """The SANDBOX_FIXTURES file's document, or None (the demo data). Parsed again only when the file changed."""
+    path = current_app.config["SANDBOX_FIXTURES"]
+    if not path:
+        return None
+    try:
+        stat = Path(path).stat()
+    except OSError as error:
+        raise FixtureError(f"{path}: {error}") from None
+    cache = current_app.extensions.setdefault("sandbox_fixtures", {})
+    signature = (str(path), stat.st_mtime_ns, stat.st_size)
+    if cache.get("signature") != signature:
+        cache["document"], cache["signature"] = load_fixture_file(path), signature
+    return cache["document"]
+
+
 def load_fixture_file(path):
-    """Parse a JSON or YAML fixtures file into a dict, or raise FixtureError."""
+    """Parse a JSON or YAML fixtures file into a checked document (check_document), or raise FixtureError."""
+    import yaml  # only a fixtures file needs it (not a start with the demo data)
+
     try:
         text = Path(path).read_text()
         data = yaml.safe_load(text) if str(path).endswith((".yaml", ".yml")) else json.loads(text)
     except (OSError, ValueError, yaml.YAMLError) as error:
         raise FixtureError(f"{path}: {error}") from None
+    return check_document(data, str(path))
+
+
+def check_document(data, where):
+    """`data` if it is a mapping of known sections, or FixtureError (`where` names the file or the body)."""
     if not isinstance(data, dict):
         dialects_own = [name for name in SECTIONS if name not in CORE_SECTIONS]
-        raise FixtureError(f"{path}: the top level must be a mapping of {', '.join(CORE_SECTIONS + dialects_own)}")
+        raise FixtureError(f"{where}: the top level must be a mapping of {', '.join(CORE_SECTIONS + dialects_own)}")
     unknown = set(data) - set(SECTIONS)
     if unknown:
         raise FixtureError(f"unknown section(s): {', '.join(sorted(unknown))}; expected {', '.join(SECTIONS)}")
@@ -63,7 +195,8 @@ def load_users(data):
         if User.by_username(username) is not None:
             raise FixtureError(f"{where}.username: {username!r} is declared twice")
         demo.create_user(username, field(entry, where, "email"),
-                         field(entry, where, "full_name", required=False, default=""), field(entry, where, "password"))
+                         field(entry, where, "full_name", required=False, default=""), field(entry, where, "password"),
+                         test_data=True)
         db.session.flush()
 
 
@@ -87,6 +220,8 @@ def create_client(entry, where, dialect, grant_types):
     client.status = field(entry, where, "status", required=False, default="active")
     if entry.get("owner"):
         client.owner = user_named(entry["owner"], f"{where}.owner")
+    if entry.get("headless_user"):  # authorization requests approved for this user without the pages
+        client.headless_user = user_named(field(entry, where, "headless_user"), f"{where}.headless_user")
     db.session.flush()
     return client
 

@@ -33,7 +33,10 @@ def load_operations(data):
 
 
 def load_client_fixture(entry, where, create):
-    """A `clients[i]` entry of consumer: an app, whose grants are the token endpoint's own."""
+    """A `clients[i]` entry of consumer: an app, whose grants are the token endpoint's own (no authorization page,
+    so no `headless_user`)."""
+    if entry.get("headless_user"):
+        raise FixtureError(f"{where}.headless_user: consumer apps have no authorization page to skip")
     return create([])
 
 

@@ -26,8 +26,12 @@ def load_organizations(data):
 
 
 def load_client_fixture(entry, where, create):
-    """A `clients[i]` entry of mokapen: a public or private app of an organization (its Application row)."""
+    """A `clients[i]` entry of mokapen: a public or private app of an organization (its Application row); a
+    public app's `headless_user` (kept by the core client) is approved without the pages, for the request's
+    organization_id or the user's first organization."""
     kind = field(entry, where, "kind", required=False, default="public")
+    if kind != "public" and entry.get("headless_user"):
+        raise FixtureError(f"{where}.headless_user: only public apps have an authorization page to skip")
     client = create(["authorization_code", "refresh_token"] if kind == "public" else ["client_credentials"])
     dedicated = entry.get("dedicated_user")
     db.session.add(Application(
