@@ -206,12 +206,12 @@ def test_the_command_prints_the_located_error_and_exits_1(tmp_path):
 
 def test_reset_empties_every_workers_counters_and_settings(tmp_path):
     """gunicorn -w 2: each worker counts in its own memory (or both in Redis); a reset served by one empties both."""
-    from test_multiworker import REDIS, at_once, start_gunicorn, stop_gunicorn
+    from test_multiworker import ADMIN, REDIS, at_once, start_gunicorn, stop_gunicorn
 
     database = make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"]
     process, base = start_gunicorn(database, tmp_path / "gunicorn.log", worker_count=2,
                                    PHP_USERINFO_RATE_LIMIT="2 per minute")
-    headers = {"Authorization": "Bearer " + "a" * 64}
+    headers = ADMIN
     slow = {"path": "/api/userinfo.php", "latency_ms": 250, "rate": 1}  # each request holds a worker: both serve
 
     def answers_within_the_limit():
