@@ -32,6 +32,8 @@ def redact(text):
     """`text` with sensitive query/form values and Authorization credentials replaced."""
     if "=" in text:
         text = _PARAMETER.sub(_redact_parameter, text)
+    if " " not in text and "\t" not in text:  # no credential follows a scheme here (most header values, paths)
+        return text
     return _BEARER.sub(r"\1 [REDACTED]", text)
 
 

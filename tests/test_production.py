@@ -1,14 +1,16 @@
 """The production profile's safeguards, the rate limits with Redis down, and housekeeping of expired codes and
 tokens."""
+import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import redis
 
 from app import create_app
-from helpers import make_app, obtain_code, obtain_token
-from oauth_sandbox import clock
+from helpers import login, make_app, obtain_code, obtain_token
+from oauth_sandbox import bootstrap, clock
 from oauth_sandbox.extensions import db
 from oauth_sandbox.models import AuthorizationCode, Token
 from oauth_sandbox.tokens import query_token
@@ -131,3 +133,21 @@ def test_with_redis_down_valid_tokens_are_answered_and_limited_too(app, client):
     api = app.test_client(use_cookies=False)
     statuses = [api.get("/api/userinfo.php", headers=headers).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_the_readme_deployment_block_logs_in_over_the_plain_http_it_serves(tmp_path, monkeypatch):
+    block = (Path(__file__).parent.parent / "README.md").read_text().split("export SANDBOX_PROFILE=production")[1]
+    settings = dict(re.findall(r"^export (SANDBOX_SESSION_COOKIE_SECURE)=(\S+)", block.split("```")[0], re.M))
+    assert settings == {"SANDBOX_SESSION_COOKIE_SECURE": "false"}
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SANDBOX_PROFILE", "production")
+    monkeypatch.setenv("SANDBOX_SECRET_KEY", STRONG)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'prod.db'}")
+    app = create_app()
+    with app.app_context():
+        db.create_all()
+        bootstrap.load_demo_data()
+    client = app.test_client()  # plain http, no browser
+    assert "Secure" not in client.get("/login").headers["Set-Cookie"]
+    assert login(client).status_code == 302  # logged in: the session cookie came back over http

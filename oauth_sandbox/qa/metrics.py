@@ -67,12 +67,24 @@ def endpoint_label():
     return request.path if g.get("rate_limit") is not None else "unrouted"
 
 
+_children = {}  # (metric name, labels) -> the labelled child: prometheus-client's labels() costs more than inc()
+
+
+def child(metric, *labels):
+    """`metric.labels(*labels)`, made once per label set (the sets are bounded: routes, dialects, statuses)."""
+    key = (metric._name, labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
+
+
 def record(response, owner):
     """Count a request and its latency (request envelope, after the view); `owner` is the path's dialect or None."""
     metrics = instruments()
     dialect, endpoint = owner[0] if owner else "page", endpoint_label()
-    metrics.requests.labels(dialect, endpoint, str(response.status_code)).inc()
-    metrics.latency.labels(dialect, endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+    child(metrics.requests, dialect, endpoint, str(response.status_code)).inc()
+    child(metrics.latency, dialect, endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
     state = g.get("rate_limit")
     if state is not None and state.exceeded and response.status_code == 429:
         metrics.refusals.labels(dialect, endpoint).inc()

@@ -39,10 +39,11 @@ def test_console_forms_work_in_chromium(live_server, page, tmp_path):
     page.fill("#fault-path", "/api/userinfo.php")
     page.fill("#fault-status", "503")
     page.click("input[type=submit][value='Add fault']")
-    assert page.is_visible("text=Fault added on /api/userinfo.php.")
+    page.wait_for_selector("text=Fault added on /api/userinfo.php.")
     assert "/api/userinfo.php" in page.inner_text("#faults")
     page.fill("#advance", "120")
     page.click("input[type=submit][value='Move clock']")
+    page.wait_for_selector("#clock-offset >> text=120")
     assert page.inner_text("#clock-offset") == "120"
     page.screenshot(path=str(tmp_path / "console.png"), full_page=True)
     assert requests.get(f"{live_server.url}/_sandbox/clock", headers=ADMIN, timeout=10).json()["offset"] == 120
@@ -59,4 +60,4 @@ def test_another_origins_page_cannot_use_the_console_session(live_server, page):
     users = requests.patch(f"{live_server.url}/_sandbox/users/johndoe", json={}, headers=ADMIN, timeout=10).json()
     assert users["full_name"] == "Changed before"  # no reset happened
     page.goto(f"{live_server.url}/console/")  # the console session itself is intact
-    assert page.is_visible("text=Request journal")
+    page.wait_for_selector("text=Request journal")

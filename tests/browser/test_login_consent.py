@@ -32,7 +32,7 @@ def test_wrong_password_then_deny_in_a_browser(live_server, page):
     page.fill("#username", "johndoe")
     page.fill("#password", "wrong")
     page.click("input[type=submit][value='Log in']")
-    assert page.is_visible("text=Unknown username or wrong password.")
+    page.wait_for_selector("text=Unknown username or wrong password.")  # the page after the POST, once loaded
     page.fill("#password", "demo-password")
     page.click("input[type=submit][value='Log in']")
     page.click("input[type=submit][value=Deny]")

@@ -37,5 +37,5 @@ def test_admin_declares_an_operation_in_the_browser(live_server, page):
     page.check("#public")
     page.fill("#response", '{"hello": "world"}')
     page.click("input[type=submit][value='Add operation']")
-    assert page.is_visible("text=GET /hello answers now.")
+    page.wait_for_selector("text=GET /hello answers now.")
     assert requests.get(f"{live_server.url}/hello").json() == {"hello": "world"}
