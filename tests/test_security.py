@@ -143,3 +143,10 @@ def test_no_secret_code_or_token_in_the_request_log(live_server, caplog):
     assert "GET /callback?code=[REDACTED]" in logged
     for secret in (code, token, "hunter2", "php-demo-secret", "demo-password"):
         assert secret not in logged
+
+
+def test_an_api_answer_reads_no_session_so_it_does_not_vary_on_cookie(client, app):
+    token = obtain_token(client)
+    api = app.test_client(use_cookies=False)
+    response = api.get("/api/userinfo.php", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and "Vary" not in response.headers  # journaled, and cacheable by Vary alone

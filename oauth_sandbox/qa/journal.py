@@ -14,7 +14,8 @@ import threading
 import time
 import weakref
 
-from flask import current_app, g, has_request_context, request, session
+from flask import current_app, g, has_request_context, request
+from flask.globals import request_ctx
 from sqlalchemy import delete, func
 from sqlalchemy.exc import OperationalError
 
@@ -158,7 +159,10 @@ def redacted_headers(headers):
 def response_headers(response):
     """The response's headers as recorded, with the session cookie Flask sets after the envelope (a changed session)."""
     recorded = redacted_headers(response.headers)
-    if getattr(session, "modified", False):  # not session.get(): that would mark the response Vary: Cookie
+    # The session as opened, not through `session` (since Flask 3.1 any access marks it accessed, and so every
+    # journaled response `Vary: Cookie`).
+    opened = getattr(request_ctx._get_current_object(), "_session", None)
+    if getattr(opened, "modified", False):
         recorded["Set-Cookie"] = f"{recorded['Set-Cookie']}, [REDACTED]" if "Set-Cookie" in recorded else "[REDACTED]"
     return recorded
 
