@@ -19,13 +19,18 @@ def key_path(app):
     return Path(app.config.get("MOKAPEN_RSA_KEY_PATH") or Path(app.instance_path) / "mokapen-rsa.pem")
 
 
-def private_key(app=None):
-    """The signing key of `app` (by default the current one), loaded (or generated, mode 0600) once per app."""
+def once_per_app(name, make, app=None):
+    """`make(app)`, made once per app (by default the current one) and kept in its extensions."""
     app = app or current_app
     cache = app.extensions.setdefault("mokapen_keys", {})
-    if "private" not in cache:
-        cache["private"] = load_or_create(key_path(app))
-    return cache["private"]
+    if name not in cache:
+        cache[name] = make(app)
+    return cache[name]
+
+
+def private_key(app=None):
+    """The signing key, loaded (or generated, mode 0600) once per app."""
+    return once_per_app("private", lambda app: load_or_create(key_path(app)), app)
 
 
 def load_or_create(path):
@@ -45,11 +50,7 @@ def load_or_create(path):
 
 def public_jwk(app=None):
     """The public key as a JWK, its `kid` the RFC 7638 thumbprint (computed once per app)."""
-    app = app or current_app
-    cache = app.extensions.setdefault("mokapen_keys", {})
-    if "jwk" not in cache:
-        cache["jwk"] = make_public_jwk(private_key(app))
-    return cache["jwk"]
+    return once_per_app("jwk", lambda app: make_public_jwk(private_key(app)), app)
 
 
 def make_public_jwk(key):
@@ -63,11 +64,7 @@ def make_public_jwk(key):
 def jwks(app=None):
     """The JSON Web Key Set (RFC 7517) that verifies access tokens: one document per app, never changed (so the
     journal redacts and serializes it once)."""
-    app = app or current_app
-    cache = app.extensions.setdefault("mokapen_keys", {})
-    if "jwks" not in cache:
-        cache["jwks"] = {"keys": [public_jwk(app)]}
-    return cache["jwks"]
+    return once_per_app("jwks", lambda app: {"keys": [public_jwk(app)]}, app)
 
 
 def mint_access_token(client, user, scopes, organization, expires_in):
