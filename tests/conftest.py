@@ -4,6 +4,7 @@ import pytest
 from helpers import LiveServer, make_app
 from oauth_sandbox import clock
 from oauth_sandbox.extensions import db
+from oauth_sandbox.qa import journal
 
 
 @pytest.fixture
@@ -17,6 +18,7 @@ def app(tmp_path, app_config):
     app = make_app(tmp_path, **app_config)
     yield app
     clock.reset()
+    journal.writer(app).flush()  # its buffered entries, into its own database (PostgreSQL's is the next test's too)
     with app.app_context():
         db.engine.dispose()
 

@@ -11,6 +11,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from oauth_sandbox import bootstrap
 from oauth_sandbox.extensions import db
+from oauth_sandbox.qa import journal
 from oauth_sandbox.ratelimit import limiter
 
 PHP_CLIENT = {"client_id": "php-demo", "client_secret": "php-demo-secret"}
@@ -33,6 +34,7 @@ def make_app(tmp_path, **overrides):
         "RATELIMIT_STORAGE_URI": os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI", "sandbox-memory://"),
     }
     config.update(overrides)
+    journal.flush_all()  # what earlier apps still buffer goes to their database before this one empties it
     app = create_app(config)
     with app.app_context():
         db.drop_all()
