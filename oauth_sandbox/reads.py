@@ -65,6 +65,51 @@ class CompiledRead:
         return rows[0] if rows else None
 
 
+class CompiledWrite:
+    """A Core INSERT or UPDATE of the path every request may take (a token's), compiled once per database dialect
+    for the columns it is always given, and run and committed by `commit`."""
+
+    def __init__(self, statement, columns):
+        self.statement = statement
+        self.columns = list(columns)
+        self.compiled = {}  # dialect name -> (SQL, parameter order or None, value converters by name)
+
+    def for_dialect(self, dialect):
+        if dialect.name not in self.compiled:
+            compiled = self.statement.compile(dialect=dialect, column_keys=self.columns)
+            converters = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                          for name, bind in compiled.binds.items()}
+            self.compiled[dialect.name] = (compiled.string, compiled.positiontup,
+                                           {name: convert for name, convert in converters.items() if convert})
+        return self.compiled[dialect.name]
+
+    def commit(self, **values):
+        """Run with `values` (one for each of its columns) and commit: in the session's transaction when the request
+        began one (what it wrote before goes with it, or nothing does), else, on SQLite, on the request's read
+        connection, without the session's check-out, transaction bookkeeping and commit (~100 µs of a token
+        request, as much as the INSERT and the commit themselves)."""
+        session = db.session()
+        engine = db.engine
+        if session.in_transaction() or engine.dialect.name != "sqlite":
+            session.connection().execute(self.statement, values)
+            session.commit()
+            return
+        sql, order, converters = self.for_dialect(engine.dialect)
+        for name, convert in converters.items():
+            values[name] = convert(values[name]) if values[name] is not None else None
+        arguments = tuple(values[name] for name in order) if order is not None else values
+        connection = read_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, arguments)
+            cursor.close()
+            connection.commit()
+        except engine.dialect.loaded_dbapi.Error as error:
+            release_read_connection(invalidate=True)  # rolled back with it (and the writer lock released)
+            raise DBAPIError.instance(sql, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True,
+                                      dialect=engine.dialect) from error
+
+
 class HeldConnections(threading.local):
     """The SQLite read connection each thread keeps, per engine (an app's database), in the process it opened it."""
 
