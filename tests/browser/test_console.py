@@ -6,6 +6,8 @@ import re
 import pytest
 import requests
 
+from helpers import csrf_token
+
 TOKEN = "console-admin-token"
 ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 PHP_CLIENT = {"client_id": "php-demo", "client_secret": "php-demo-secret"}
@@ -170,3 +172,21 @@ def test_a_rate_limit_edited_in_the_console_is_in_force_at_once(live_server, pag
     assert page.input_value("#value-PHP_TOKEN_RATE_LIMIT") == "30 per minute"
     assert "changed" not in page.inner_text("#limit-PHP_TOKEN_RATE_LIMIT")
     assert api(live_server, "GET", "/rate-limits").json()["PHP_TOKEN_RATE_LIMIT"] == "30 per minute"
+
+
+def test_bad_filters_and_pages_never_fail_the_console(client):
+    """Whatever the query string holds: the admin API's 400 message for a bad filter, a page in range otherwise."""
+    login = client.get("/console/login")
+    client.post("/console/login", data={"csrf_token": csrf_token(login.text), "token": TOKEN})
+    for _ in range(3):
+        client.get("/api/userinfo.php")
+    for query, field in [("dialect=nope", "dialect"), ("status=abc", "status"),
+                         ("status=99999999999999999999", "status"), ("since=nan", "since"), ("since=inf", "since")]:
+        page = client.get(f"/console/?{query}")
+        message = client.get(f"/_sandbox/requests?{query}", headers=ADMIN).json["message"]
+        assert page.status_code == 400 and f"'{field}'" in message, query
+        assert f"Not filtered: {message}" in page.text.replace("&#39;", "'"), query
+    for query in ("page=999", "page=abc", "page=0", "per_page=7", "per_page=-1", "page=99999999999999999999"):
+        page = client.get(f"/console/?{query}")
+        assert page.status_code == 200 and "Entries 1–3 of 3" in page.text, query
+    assert client.get("/console/?dialect=&path_prefix=/api/").headers["Location"] == "/console/?path_prefix=/api/"
