@@ -354,10 +354,10 @@ def filtered(select, dialect=None, client_id=None, user=None, path=None, path_pr
     return select
 
 
-def query_entries(limit=100, **filters):
-    """Journal entries, newest first, filtered (see `filtered`)."""
+def query_entries(limit=100, offset=0, **filters):
+    """Journal entries, newest first, filtered (see `filtered`); `offset` newer ones skipped (a page of them)."""
     settle()
-    select = filtered(db.select(JournalEntry), **filters).order_by(JournalEntry.id.desc()).limit(limit)
+    select = filtered(db.select(JournalEntry), **filters).order_by(JournalEntry.id.desc()).offset(offset).limit(limit)
     return db.session.scalars(select).all()
 
 
