@@ -9,6 +9,7 @@ raises it (DBAPIError, the connection invalidated when it is gone), so the 503 h
 import os
 import threading
 import weakref
+from typing import NamedTuple
 
 from flask import g
 from sqlalchemy.exc import DBAPIError
@@ -37,23 +38,23 @@ class CompiledRead:
 
     def rows(self, **params):
         """Run with `params` (bound by name) on the request's read connection."""
-        engine = db.engine
-        sql, defaults, order, converters = self.for_dialect(engine.dialect)
-        values = {**defaults, **params}
+        reader = read_connection()
+        dialect = reader.engine.dialect
+        sql, defaults, order, converters = self.compiled.get(dialect.name) or self.for_dialect(dialect)
+        values = {**defaults, **params} if defaults else params
         arguments = tuple(values[name] for name in order) if order is not None else values
-        if engine.dialect.name != "sqlite":
+        if reader.nul_free:
             arguments = without_nul(arguments)  # as for every lookup on PostgreSQL: database.lookups_without_nul
-        connection = read_connection()
         try:
-            cursor = connection.cursor()
+            cursor = reader.dbapi_connection.cursor()
             cursor.execute(sql, arguments)
             rows = cursor.fetchall()
             cursor.close()
-        except engine.dialect.loaded_dbapi.Error as error:
-            gone = engine.dialect.is_disconnect(error, connection.dbapi_connection, None)
+        except dialect.loaded_dbapi.Error as error:
+            gone = dialect.is_disconnect(error, reader.dbapi_connection, None)
             release_read_connection(invalidate=True)
-            raise DBAPIError.instance(sql, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True,
-                                      connection_invalidated=gone, dialect=engine.dialect) from error
+            raise DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True,
+                                      connection_invalidated=gone, dialect=dialect) from error
         if converters is None:
             return rows
         return [tuple(value if convert is None or value is None else convert(value)
@@ -98,7 +99,7 @@ class CompiledWrite:
         for name, convert in converters.items():
             values[name] = convert(values[name]) if values[name] is not None else None
         arguments = tuple(values[name] for name in order) if order is not None else values
-        connection = read_connection()
+        connection = read_connection().dbapi_connection
         try:
             cursor = connection.cursor()
             cursor.execute(sql, arguments)
@@ -110,52 +111,77 @@ class CompiledWrite:
                                       dialect=engine.dialect) from error
 
 
+class Reader(NamedTuple):
+    """A request's read connection: its engine, the DBAPI connection, and the pool's proxy of it."""
+
+    engine: object
+    dbapi_connection: object
+    pooled: object  # the pool's _ConnectionFairy (what invalidate and close act on)
+    nul_free: bool  # PostgreSQL: lookups' NUL characters replaced (database.lookups_without_nul)
+
+
 class HeldConnections(threading.local):
     """The SQLite read connection each thread keeps, per engine (an app's database), in the process it opened it."""
 
     def __init__(self):
         self.pid = os.getpid()
-        self.by_engine = weakref.WeakKeyDictionary()  # engine -> its DBAPI connection (the pool's proxy), kept
+        self.by_engine = weakref.WeakKeyDictionary()  # engine -> its Reader, kept
 
 
 HELD = HeldConnections()
 
 
 def read_connection():
-    """The request's read connection. On SQLite its thread's own connection to the file, opened on the thread's
-    first read and kept: a SELECT outside a transaction sees every commit made before it, so the same connection
-    serves request after request without the pool's check-out and reset (~25 µs a request). Elsewhere the session's,
-    so that a request holds one server connection (two per request could exhaust the pool: requests holding one
-    while waiting for the other)."""
+    """The request's read connection (a Reader). On SQLite its thread's own connection to the file, opened on the
+    thread's first read and kept: a SELECT outside a transaction sees every commit made before it, so the same
+    connection serves request after request without the pool's check-out and reset (~25 µs a request). Elsewhere
+    the session's, so that a request holds one server connection (two per request could exhaust the pool: requests
+    holding one while waiting for the other)."""
     request_globals = g._get_current_object()
-    connection = request_globals.get("read_connection")
-    if connection is None:
+    reader = request_globals.get("reader")
+    if reader is None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             if HELD.pid != os.getpid():  # a forked worker: its parent's connections are not its own to use
                 HELD.__init__()
-            connection = HELD.by_engine.get(engine)
-            if connection is None:
-                connection = HELD.by_engine[engine] = engine.raw_connection()
-            request_globals.read_connection = connection
+            reader = HELD.by_engine.get(engine)
+            if reader is None:
+                pooled = engine.raw_connection()
+                reader = HELD.by_engine[engine] = Reader(engine, pooled.dbapi_connection, pooled, False)
         else:
-            connection = request_globals.read_connection = db.session.connection().connection  # the session's own
-    return connection
+            pooled = db.session.connection().connection  # the session's own: it gives it back
+            reader = Reader(engine, pooled.dbapi_connection, pooled, True)
+        request_globals.reader = reader
+    return reader
+
+
+def unchanged_since(seen):
+    """(whether the database may have changed since `seen`, the token to pass next time). On SQLite the token is
+    the read connection's `PRAGMA data_version`, which moves whenever another connection commits (a write on this
+    very connection is a token's, never a setting's): a C call, where a read of the settings' version costs a
+    statement. Elsewhere there is no such token: always changed."""
+    reader = read_connection()
+    if reader.nul_free:
+        return False, None
+    cursor = reader.dbapi_connection.execute("PRAGMA data_version")
+    token = (reader.dbapi_connection, cursor.fetchone()[0])
+    cursor.close()
+    return token == seen, token
 
 
 def release_read_connection(_exc=None, invalidate=False):
     """teardown: forget the request's read connection (the session gives its own back); one the database cut, or
     that failed, is discarded, and the thread opens another on its next read."""
-    connection = g.pop("read_connection", None)
+    reader = g.pop("reader", None)
     if not invalidate:
         return
-    if connection is None or db.engine.dialect.name != "sqlite":
+    if reader is None or reader.nul_free:
         db.session().invalidate()  # a server connection the database cut: the pool replaces it
         return
-    HELD.by_engine.pop(db.engine, None)
+    HELD.by_engine.pop(reader.engine, None)
     try:
-        connection.invalidate()
-        connection.close()
+        reader.pooled.invalidate()
+        reader.pooled.close()
     except Exception:  # noqa: BLE001 - already unusable: the pool discards it
         pass
 
