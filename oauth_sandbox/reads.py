@@ -89,11 +89,11 @@ class CompiledWrite:
         began one (what it wrote before goes with it, or nothing does), else, on SQLite, on the request's read
         connection, without the session's check-out, transaction bookkeeping and commit (~100 µs of a token
         request, as much as the INSERT and the commit themselves)."""
-        session = db.session()
         engine = db.engine
-        if session.in_transaction() or engine.dialect.name != "sqlite":
-            session.connection().execute(self.statement, values)
-            session.commit()
+        # (Asked without making the request a session, when it has none yet: making one and closing it costs more.)
+        if engine.dialect.name != "sqlite" or (db.session.registry.has() and db.session().in_transaction()):
+            db.session.connection().execute(self.statement, values)
+            db.session.commit()
             return
         sql, order, converters = self.for_dialect(engine.dialect)
         for name, convert in converters.items():
