@@ -141,16 +141,16 @@ def read_connection():
     reader = request_globals.get("reader")
     if reader is None:
         engine = db.engine
-        if engine.dialect.name == "sqlite":
-            if HELD.pid != os.getpid():  # a forked worker: its parent's connections are not its own to use
-                HELD.__init__()
-            reader = HELD.by_engine.get(engine)
-            if reader is None:
-                pooled = engine.raw_connection()
-                reader = HELD.by_engine[engine] = Reader(engine, pooled.dbapi_connection, pooled, False)
-        else:
-            pooled = db.session.connection().connection  # the session's own: it gives it back
-            reader = Reader(engine, pooled.dbapi_connection, pooled, True)
+        if engine.dialect.name != "sqlite":
+            # Asked anew each time: a rollback or commit gives the session's connection back to the pool.
+            pooled = db.session.connection().connection
+            return Reader(engine, pooled.dbapi_connection, pooled, True)
+        if HELD.pid != os.getpid():  # a forked worker: its parent's connections are not its own to use
+            HELD.__init__()
+        reader = HELD.by_engine.get(engine)
+        if reader is None:
+            pooled = engine.raw_connection()
+            reader = HELD.by_engine[engine] = Reader(engine, pooled.dbapi_connection, pooled, False)
         request_globals.reader = reader
     return reader
 

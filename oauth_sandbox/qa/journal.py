@@ -210,7 +210,7 @@ def add_entry(app, **entry):
 
 JOURNAL_COLUMNS = tuple(column.name for column in JournalEntry.__table__.c if column.name != "id")
 JSON_COLUMNS = frozenset(column.name for column in JournalEntry.__table__.c if isinstance(column.type, JSON))
-_insert_sql = {}  # database dialect name -> (INSERT statement, its parameter order or None for named ones)
+_insert_sql = {}  # database dialect name -> (INSERT statement, positional?, [(column, JSON?)] in its order)
 
 
 def insert_rows(connection, rows):
@@ -221,17 +221,17 @@ def insert_rows(connection, rows):
     dialect = connection.dialect
     if dialect.name not in _insert_sql:
         compiled = JOURNAL_INSERT.compile(dialect=dialect, column_keys=list(JOURNAL_COLUMNS))
-        _insert_sql[dialect.name] = compiled.string, compiled.positiontup
-    sql, order = _insert_sql[dialect.name]
+        names = compiled.positiontup or JOURNAL_COLUMNS
+        _insert_sql[dialect.name] = (compiled.string, compiled.positiontup is not None,
+                                     [(name, name in JSON_COLUMNS) for name in names])
+    sql, positional, plan = _insert_sql[dialect.name]
     nul_free = dialect.name != "sqlite"
     parameters = []
     for row in rows:
-        values = {name: json.dumps(row.get(name)) if name in JSON_COLUMNS else row.get(name)
-                  for name in JOURNAL_COLUMNS}
+        values = [json.dumps(row.get(name)) if is_json else row.get(name) for name, is_json in plan]
         if nul_free:
-            values = {name: value.replace("\x00", "\ufffd") if isinstance(value, str) else value
-                      for name, value in values.items()}
-        parameters.append(tuple(values[name] for name in order) if order is not None else values)
+            values = [value.replace("\x00", "\ufffd") if isinstance(value, str) else value for value in values]
+        parameters.append(tuple(values) if positional else dict(zip((name for name, _ in plan), values)))
     connection.exec_driver_sql(sql, parameters)
 
 
