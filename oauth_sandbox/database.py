@@ -194,7 +194,8 @@ def configure_sqlite_connection(dbapi_connection, _record):
     The log is folded into the database every WAL_CHECKPOINT_PAGES pages instead of every 1000: the pages every
     write changes (the last leaf of the tokens, the journal and their indexes) are then copied, and the file
     synced, once for ten times as many commits (measured on this project's machine: an INSERT and its commit took
-    220 µs with the default, 110–135 µs with this)."""
+    220 µs with the default, 110–135 µs with this). The price: the log file stays at ~40 MB, and the commit that
+    runs a checkpoint waits for it longer (~45 ms, not ~14 ms), ten times less often."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")

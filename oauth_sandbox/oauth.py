@@ -35,8 +35,8 @@ from . import clock
 from .clients import SECRET_AUTH_METHODS, query_client
 from .extensions import db
 from .models import AuthorizationCode, Token
-from .security import hash_token, new_token
 from .reads import CompiledWrite
+from .security import hash_token, new_token
 from .tokens import query_token, record_use
 
 REALM = "OAuth Sandbox"
@@ -131,7 +131,7 @@ def ambiguous_token_request(body=None):
 class FormRequest(FlaskOAuth2Request):
     """Authlib's request over Flask's, with its URL from `request_url`."""
 
-    def __init__(self, flask_request):  # noqa: super-init-not-called - FlaskOAuth2Request's but for the URL
+    def __init__(self, flask_request):  # FlaskOAuth2Request's, but for the URL
         OAuth2Request.__init__(self, flask_request.method, request_url(), headers=flask_request.headers)
         self._request = flask_request
         self.payload = FlaskOAuth2Payload(flask_request)

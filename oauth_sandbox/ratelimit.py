@@ -21,8 +21,8 @@ from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
-from limits.strategies import FixedWindowRateLimiter
 from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
 from . import limits_storage  # noqa: F401 - registers sandbox-memory://, the default storage

@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from flask import g
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import QueuePool
 
 from .database import without_nul
 from .extensions import db
@@ -39,7 +40,7 @@ class CompiledRead:
     def rows(self, **params):
         """Run with `params` (bound by name) on the request's read connection."""
         reader = read_connection()
-        dialect = reader.engine.dialect
+        dialect = reader.dialect
         sql, defaults, order, converters = self.compiled.get(dialect.name) or self.for_dialect(dialect)
         values = {**defaults, **params} if defaults else params
         arguments = tuple(values[name] for name in order) if order is not None else values
@@ -86,42 +87,45 @@ class CompiledWrite:
 
     def commit(self, **values):
         """Run with `values` (one for each of its columns) and commit: in the session's transaction when the request
-        began one (what it wrote before goes with it, or nothing does), else, on SQLite, on the request's read
-        connection, without the session's check-out, transaction bookkeeping and commit (~100 µs of a token
+        began one (what it wrote before goes with it, or nothing does), else on the thread's own SQLite connection
+        (read_connection), without the session's check-out, transaction bookkeeping and commit (~100 µs of a token
         request, as much as the INSERT and the commit themselves)."""
-        engine = db.engine
         # (Asked without making the request a session, when it has none yet: making one and closing it costs more.)
-        if engine.dialect.name != "sqlite" or (db.session.registry.has() and db.session().in_transaction()):
+        in_session = db.session.registry.has() and db.session().in_transaction()
+        reader = read_connection() if not in_session else None
+        if reader is None or not reader.kept:
             db.session.connection().execute(self.statement, values)
             db.session.commit()
             return
-        sql, order, converters = self.for_dialect(engine.dialect)
+        sql, order, converters = self.for_dialect(reader.dialect)
         for name, convert in converters.items():
             values[name] = convert(values[name]) if values[name] is not None else None
         arguments = tuple(values[name] for name in order) if order is not None else values
-        connection = read_connection().dbapi_connection
+        connection = reader.dbapi_connection
         try:
             cursor = connection.cursor()
             cursor.execute(sql, arguments)
             cursor.close()
             connection.commit()
-        except engine.dialect.loaded_dbapi.Error as error:
+        except reader.dialect.loaded_dbapi.Error as error:
             release_read_connection(invalidate=True)  # rolled back with it (and the writer lock released)
-            raise DBAPIError.instance(sql, None, error, engine.dialect.loaded_dbapi.Error, hide_parameters=True,
-                                      dialect=engine.dialect) from error
+            raise DBAPIError.instance(sql, None, error, reader.dialect.loaded_dbapi.Error, hide_parameters=True,
+                                      dialect=reader.dialect) from error
 
 
 class Reader(NamedTuple):
-    """A request's read connection: its engine, the DBAPI connection, and the pool's proxy of it."""
+    """A request's read connection: its database dialect and DBAPI connection, and whether it is the thread's own."""
 
-    engine: object
+    dialect: object
     dbapi_connection: object
-    pooled: object  # the pool's _ConnectionFairy (what invalidate and close act on)
+    kept: bool  # the thread's own SQLite connection (else the session's)
     nul_free: bool  # PostgreSQL: lookups' NUL characters replaced (database.lookups_without_nul)
 
 
 class HeldConnections(threading.local):
-    """The SQLite read connection each thread keeps, per engine (an app's database), in the process it opened it."""
+    """The SQLite read connection each thread keeps, per engine (an app's database), in the process it opened it.
+    Weakly: it is taken out of the engine's pool (which would keep the engine alive), so an app that is gone takes
+    its connection with it."""
 
     def __init__(self):
         self.pid = os.getpid()
@@ -132,40 +136,47 @@ HELD = HeldConnections()
 
 
 def read_connection():
-    """The request's read connection (a Reader). On SQLite its thread's own connection to the file, opened on the
-    thread's first read and kept: a SELECT outside a transaction sees every commit made before it, so the same
-    connection serves request after request without the pool's check-out and reset (~25 µs a request). Elsewhere
-    the session's, so that a request holds one server connection (two per request could exhaust the pool: requests
-    holding one while waiting for the other)."""
+    """The request's read connection (a Reader). On a SQLite file the thread's own connection to it, opened on the
+    thread's first read and kept (out of the pool: no session ever commits on it): a SELECT outside a transaction
+    sees every commit made before it, so the same connection serves request after request without the pool's
+    check-out and reset (~25 µs a request). Elsewhere the session's (an in-memory SQLite database has a single
+    connection; a server, one per request: two could exhaust the pool, requests holding one while waiting for the
+    other)."""
     request_globals = g._get_current_object()
     reader = request_globals.get("reader")
     if reader is None:
         engine = db.engine
-        if engine.dialect.name != "sqlite":
+        if engine.dialect.name != "sqlite" or not isinstance(engine.pool, QueuePool):
             # Asked anew each time: a rollback or commit gives the session's connection back to the pool.
-            pooled = db.session.connection().connection
-            return Reader(engine, pooled.dbapi_connection, pooled, True)
+            dbapi_connection = db.session.connection().connection.dbapi_connection
+            return Reader(engine.dialect, dbapi_connection, False, engine.dialect.name != "sqlite")
         if HELD.pid != os.getpid():  # a forked worker: its parent's connections are not its own to use
             HELD.__init__()
         reader = HELD.by_engine.get(engine)
         if reader is None:
             pooled = engine.raw_connection()
-            reader = HELD.by_engine[engine] = Reader(engine, pooled.dbapi_connection, pooled, False)
+            pooled.detach()  # the thread's from now on, closed when its engine or its thread is gone
+            reader = HELD.by_engine[engine] = Reader(engine.dialect, pooled.dbapi_connection, True, False)
         request_globals.reader = reader
     return reader
 
 
 def unchanged_since(seen):
-    """(whether the database may have changed since `seen`, the token to pass next time). On SQLite the token is
-    the read connection's `PRAGMA data_version`, which moves whenever another connection commits (a write on this
-    very connection is a token's, never a setting's): a C call, where a read of the settings' version costs a
-    statement. Elsewhere there is no such token: always changed."""
+    """(whether the database may have changed since `seen`, the token to pass next time). On the thread's own
+    SQLite connection the token is that connection and its `PRAGMA data_version`, which moves whenever any other
+    connection commits: every session and process writes on another one (a write on this very connection is a
+    token's, CompiledWrite, never a setting's). Elsewhere there is no such token: always changed."""
     reader = read_connection()
-    if reader.nul_free:
+    if not reader.kept:
         return False, None
-    cursor = reader.dbapi_connection.execute("PRAGMA data_version")
-    token = (reader.dbapi_connection, cursor.fetchone()[0])
-    cursor.close()
+    try:
+        cursor = reader.dbapi_connection.execute("PRAGMA data_version")
+        token = (reader.dbapi_connection, cursor.fetchone()[0])
+        cursor.close()
+    except reader.dialect.loaded_dbapi.Error as error:
+        release_read_connection(invalidate=True)
+        raise DBAPIError.instance("PRAGMA data_version", None, error, reader.dialect.loaded_dbapi.Error,
+                                  hide_parameters=True, dialect=reader.dialect) from error
     return token == seen, token
 
 
@@ -175,14 +186,13 @@ def release_read_connection(_exc=None, invalidate=False):
     reader = g.pop("reader", None)
     if not invalidate:
         return
-    if reader is None or reader.nul_free:
+    if reader is None or not reader.kept:
         db.session().invalidate()  # a server connection the database cut: the pool replaces it
         return
-    HELD.by_engine.pop(reader.engine, None)
+    HELD.by_engine.pop(db.engine, None)
     try:
-        reader.pooled.invalidate()
-        reader.pooled.close()
-    except Exception:  # noqa: BLE001 - already unusable: the pool discards it
+        reader.dbapi_connection.close()
+    except Exception:  # noqa: BLE001 - already unusable
         pass
 
 

@@ -32,30 +32,28 @@ EVERYTHING = CompiledRead(select(Setting.key, Setting.value))
 
 
 class SettingsCache:
-    """This process's copy of one app's settings, and the version it was read at."""
+    """This process's copy of one app's settings: (the reads.unchanged_since token they were read after, their
+    version, their values), replaced as a whole (two threads loading at once cannot leave a mix)."""
 
     def __init__(self):
-        self.version = self  # matches no stored version: the first request reads everything
-        self.values = {}
-        self.seen = None  # reads.unchanged_since's token when `version` was last confirmed
+        self.snapshot = (None, self, {})  # a version that matches no stored one: the first request reads all
 
 
 def load():
     """The request's view of the shared settings (re-read when their version changed, and their version read only
     when the database may have changed: reads.unchanged_since); adopts a moved clock."""
     cache = current_app.extensions.setdefault("sandbox_settings", SettingsCache())
-    unchanged, cache.seen = unchanged_since(cache.seen)
-    if unchanged:
-        g.settings = cache.values
-        return
-    row = VERSION.first()
-    version = row[0] if row else None
-    if version != cache.version:
-        cache.values = dict(EVERYTHING.rows())
-        cache.version = version
-        shared_clock = cache.values.get("clock")
-        clock.adopt(*(shared_clock["offset"], shared_clock["version"]) if shared_clock else (0, None))
-    g.settings = cache.values
+    seen, version, values = cache.snapshot
+    unchanged, token = unchanged_since(seen)
+    if not unchanged:
+        row = VERSION.first()
+        stored = row[0] if row else None
+        if stored != version:
+            values = dict(EVERYTHING.rows())
+            shared_clock = values.get("clock")
+            clock.adopt(*(shared_clock["offset"], shared_clock["version"]) if shared_clock else (0, None))
+        cache.snapshot = (token, stored, values)
+    g.settings = values
 
 
 def setting(key, default=None):

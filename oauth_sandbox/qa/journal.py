@@ -165,7 +165,8 @@ def recorded_header(name, value):
     if CREDENTIAL_HEADER.search(lowered):
         return "[REDACTED]"
     recorded = redact(value)[:BODY_LIMIT]
-    if len(value) <= 200:  # not a redirect's query (each with its own code and state) or an ever new value
+    # Kept only when redaction changed nothing (no code of a redirect stays in memory) and short enough to recur.
+    if recorded == value and len(value) <= 200 and len(name) <= 64:
         if len(_recorded_headers) >= 4096:
             _recorded_headers.clear()
         _recorded_headers[(name, value)] = recorded
@@ -213,25 +214,38 @@ JSON_COLUMNS = frozenset(column.name for column in JournalEntry.__table__.c if i
 _insert_sql = {}  # database dialect name -> (INSERT statement, positional?, [(column, JSON?)] in its order)
 
 
+COLUMN_LENGTHS = {column.name: column.type.length for column in JournalEntry.__table__.c
+                  if getattr(column.type, "length", None)}
+
+
+def storable(value, length):
+    """A value PostgreSQL stores: NUL characters as U+FFFD, a string cut to its column's length (a client_id or a
+    path longer than any stored one), so that one such request does not lose its batch."""
+    if not isinstance(value, str):
+        return value
+    value = value.replace("\x00", "\ufffd")
+    return value[:length] if length else value
+
+
 def insert_rows(connection, rows):
     """Insert buffered rows in one executemany on the driver: the statement compiled once per database, the JSON
-    columns encoded here (SQLAlchemy's parameter processing for each row cost half as much again as the insert).
-    On PostgreSQL, whose text cannot hold NUL characters (a request may), they are stored as U+FFFD, so that one such
-    request does not lose its batch."""
+    columns encoded here (SQLAlchemy's parameter processing for each row cost half as much again as the insert);
+    on PostgreSQL each value `storable`."""
     dialect = connection.dialect
     if dialect.name not in _insert_sql:
         compiled = JOURNAL_INSERT.compile(dialect=dialect, column_keys=list(JOURNAL_COLUMNS))
         names = compiled.positiontup or JOURNAL_COLUMNS
         _insert_sql[dialect.name] = (compiled.string, compiled.positiontup is not None,
-                                     [(name, name in JSON_COLUMNS) for name in names])
-    sql, positional, plan = _insert_sql[dialect.name]
-    nul_free = dialect.name != "sqlite"
+                                     [(name, name in JSON_COLUMNS) for name in names],
+                                     [COLUMN_LENGTHS.get(name) for name in names])
+    sql, positional, plan, lengths = _insert_sql[dialect.name]
+    strict = dialect.name != "sqlite"  # SQLite stores any length, and NUL
     parameters = []
     for row in rows:
         values = [json.dumps(row.get(name)) if is_json else row.get(name) for name, is_json in plan]
-        if nul_free:
-            values = [value.replace("\x00", "\ufffd") if isinstance(value, str) else value for value in values]
-        parameters.append(tuple(values) if positional else dict(zip((name for name, _ in plan), values)))
+        if strict:
+            values = [storable(value, length) for value, length in zip(values, lengths, strict=True)]
+        parameters.append(tuple(values) if positional else dict(zip((name for name, _ in plan), values, strict=False)))
     connection.exec_driver_sql(sql, parameters)
 
 

@@ -1,0 +1,127 @@
+"""The request path's shortcuts keep what a request sees exact: the shared settings it reads (reads.unchanged_since
+skips their version when nothing committed), the SQLite connection each thread keeps, and the journal's batches.
+(Found by a review of the performance pass; each test fails without its fix.)"""
+import gc
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from helpers import make_app
+from oauth_sandbox import reads, settings
+from oauth_sandbox.extensions import db
+from oauth_sandbox.qa import faults
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+
+def admin(client, method, path, payload=None):
+    return client.open(f"/_sandbox{path}", method=method, headers=ADMIN, json=payload)
+
+
+
+def test_two_threads_loading_the_settings_at_once_leave_the_newer_copy(tmp_path):
+    worker = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)
+    other = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)  # another worker
+    other_client = other.test_client()
+    a, b = ThreadPoolExecutor(1), ThreadPoolExecutor(1)  # two threads of `worker`
+
+    def get():
+        return worker.test_client().get("/api/userinfo.php").status_code
+
+    assert a.submit(get).result() == 400 and b.submit(get).result() == 400
+    real_rows = settings.EVERYTHING.rows
+    read, go_on = threading.Event(), threading.Event()
+
+    def slow_rows(**params):
+        rows = real_rows(**params)
+        if threading.current_thread().name.startswith("B"):
+            read.set()
+            go_on.wait(10)
+        return rows
+
+    b = ThreadPoolExecutor(1, thread_name_prefix="B")
+    assert b.submit(get).result() == 400
+    settings.EVERYTHING.rows = slow_rows
+    try:
+        other_client.put("/_sandbox/rate-limits", headers=ADMIN, json={"PHP_USERINFO_RATE_LIMIT": "1 per minute"})
+        slow = b.submit(get)  # reads the settings with the fault, slowly
+        assert read.wait(10)
+        other_client.put("/_sandbox/rate-limits", headers=ADMIN, json={"PHP_USERINFO_RATE_LIMIT": "1000 per minute"})
+        assert a.submit(get).result() == 400
+        go_on.set()
+        slow.result()
+    finally:
+        settings.EVERYTHING.rows = real_rows
+    # The 1-per-minute limit was lifted before this request began, on a worker whose database nothing changed since:
+    assert [a.submit(get).result() for _ in range(3)] == [400, 400, 400]
+
+
+@pytest.mark.parametrize("lifo", [True, False])
+def test_a_change_committed_on_a_pooled_connection_is_seen_by_a_thread_that_keeps_it_next(tmp_path, lifo):
+    app = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False,
+                   SQLALCHEMY_ENGINE_OPTIONS={"pool_use_lifo": lifo})
+
+    def in_new_thread(method, path, **kwargs):  # werkzeug's threaded server: a thread per connection
+        result = []
+        thread = threading.Thread(target=lambda: result.append(app.test_client().open(path, method=method, **kwargs)))
+        thread.start()
+        thread.join()
+        gc.collect()
+        return result[0]
+
+    assert in_new_thread("GET", "/api/userinfo.php").status_code == 400
+    real_inject, admin_loaded, go_on = faults.inject, threading.Event(), threading.Event()
+
+    def inject():
+        if threading.current_thread().name.startswith("admin"):
+            admin_loaded.set()
+            go_on.wait(10)
+        return real_inject()
+
+    faults.inject = inject
+    try:
+        admin_thread = ThreadPoolExecutor(1, thread_name_prefix="admin")  # a keep-alive connection's thread
+        change = admin_thread.submit(lambda: app.test_client().put(
+            "/_sandbox/rate-limits", headers=ADMIN, json={"PHP_USERINFO_RATE_LIMIT": "1 per minute"}))
+        assert admin_loaded.wait(10)
+        assert in_new_thread("GET", "/api/userinfo.php").status_code == 400  # loads the settings last
+        go_on.set()
+        assert change.result().status_code == 200
+    finally:
+        faults.inject = real_inject
+    # The limit was committed before these requests began: the second is over it.
+    statuses = [in_new_thread("GET", "/api/userinfo.php").status_code for _ in range(3)]
+    assert statuses == [400, 429, 429]
+
+
+def test_an_in_memory_database_sees_its_own_settings_change(tmp_path):
+    app = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", SQLALCHEMY_DATABASE_URI="sqlite://")
+    client = app.test_client()
+    assert client.get("/public_endpoint").status_code == 200
+    assert admin(client, "POST", "/faults", {"path": "/public_endpoint", "status": 503, "rate": 1.0}).status_code < 300
+    assert client.get("/public_endpoint").status_code == 503
+
+
+@pytest.mark.skipif(bool(os.environ.get("SANDBOX_TEST_DATABASE_URL")), reason="SQLite's kept connections only")
+def test_a_kept_connection_that_fails_costs_one_error_then_the_thread_opens_another(tmp_path):
+    app = make_app(tmp_path, JOURNAL_ENABLED=False)
+    client = app.test_client()
+    assert client.get("/api/userinfo.php").status_code == 400
+    with app.app_context():
+        reads.HELD.by_engine[db.engine].dbapi_connection.close()  # stands for any sqlite3.Error
+    statuses = [client.get("/api/userinfo.php").status_code for _ in range(3)]
+    assert statuses[0] >= 500 and statuses[1:] == [400, 400]  # (a closed connection: ProgrammingError, 500)
+
+
+@pytest.fixture
+def app_config():
+    return {"SANDBOX_ADMIN_TOKEN": "test-admin-token"}
+
+
+def test_a_client_id_longer_than_its_column_does_not_lose_the_journal_batch(client):
+    client.post("/api/token.php", data={"grant_type": "client_credentials", "client_id": "c" * 300})
+    client.get("/api/userinfo.php?probe=1")
+    entries = client.get("/_sandbox/requests?limit=10", headers=ADMIN).json["requests"]
+    assert [entry["path"] for entry in entries][:2] == ["/api/userinfo.php", "/api/token.php"], entries
