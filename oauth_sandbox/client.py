@@ -188,6 +188,12 @@ class Users(Part):
         ``{"username", "email", "full_name"}``."""
         return self.admin.call("PATCH", f"/_sandbox/users/{quote(username, safe='')}", fields)
 
+    def set_claims(self, username, claims):
+        """PATCH /_sandbox/users/<username> {"claims"}: the extra claims of the user's tokens issued from now on
+        (consumer's and mokapen's JWTs, mokapen's introspection), replacing the earlier ones; None or {} clears
+        them. A registered claim (iss, sub, exp, …) is refused. Returns the user as update() does."""
+        return self.update(username, claims=claims)
+
 
 class Clients(Part):
     """The sandbox's OAuth clients and apps (`admin.clients`)."""
@@ -197,6 +203,30 @@ class Clients(Part):
         `headless_user` (a username: its authorization requests are approved for that user without the login and
         consent pages; None turns that off). Returns ``{"client_id", "dialect", "status", "headless_user"}``."""
         return self.admin.call("PATCH", f"/_sandbox/clients/{quote(client_id, safe='')}", fields)
+
+    def set_claims(self, client_id, claims):
+        """PATCH /_sandbox/clients/<client_id> {"claims"}: the extra claims of the client's tokens issued from now
+        on (over its users' claims), replacing the earlier ones; None or {} clears them. Returns the client as
+        update() does."""
+        return self.update(client_id, claims=claims)
+
+    def next_token_claims(self, client_id, claims, count=1):
+        """POST /_sandbox/clients/<client_id>/next-token-claims: the client's next `count` tokens also carry
+        `claims` (over the user's and the client's), after batches added earlier are used up. Returns the batch
+        ``{"id", "client_id", "claims", "remaining", "created_at"}``."""
+        return self.admin.call("POST", self.next_claims_path(client_id), {"claims": claims, "count": count})
+
+    def pending_token_claims(self, client_id):
+        """GET /_sandbox/clients/<client_id>/next-token-claims: the batches still waiting, the next first."""
+        return self.admin.call("GET", self.next_claims_path(client_id))["next_token_claims"]
+
+    def clear_token_claims(self, client_id):
+        """DELETE /_sandbox/clients/<client_id>/next-token-claims: drop every waiting batch; how many there were."""
+        return self.admin.call("DELETE", self.next_claims_path(client_id))["cleared"]
+
+    @staticmethod
+    def next_claims_path(client_id):
+        return f"/_sandbox/clients/{quote(client_id, safe='')}/next-token-claims"
 
 
 class Roles(Part):

@@ -35,3 +35,7 @@ class Dialect:
     # The names of its rate-limited responses' limit, remaining and reset headers (None: that one is not sent);
     # None: X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset.
     rate_limit_headers: Optional[tuple] = None
+    # The claims its JWT access tokens and its introspection set themselves, which a custom claim (claims.py) may
+    # neither set nor override, beside claims.REGISTERED; None: its tokens are opaque and carry no custom claims
+    # (a client of it takes none).
+    token_claims: Optional[tuple] = None

@@ -21,6 +21,8 @@ from . import journal
 from .faults import INJECTABLE_STATUSES, MAX_LATENCY_MS, MAX_STALL_MS, add_fault, clear_faults
 from .fixtures import FixtureError, reset_all
 from .models import Fault
+from .token_claims import ClaimsError, client_claims, user_claims
+from .token_claims import admin_routes as claims_routes
 
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
 csrf.exempt(bp)  # bearer-token API; the console's forms carry their own CSRF tokens
@@ -318,11 +320,14 @@ def set_rate_limits():
 
 @bp.patch("/users/<username>")
 def change_user(username):
-    """{"email"?, "full_name"?, "password"?}: what userinfo and the other dialects return, at once."""
+    """{"email"?, "full_name"?, "password"?, "claims"?}: what userinfo, the other dialects and the tokens issued
+    from now on return, at once."""
     user = User.by_username(username)
     if user is None:
         raise AdminError("not_found", f"No user {username!r}", 404)
     data = body()
+    if "claims" in data:
+        user.claims = checked_claims(user_claims, data.pop("claims"))
     for name in data:
         if name not in ("email", "full_name", "password") or not isinstance(data[name], str):
             raise bad_request(f"{name!r}: only email, full_name and password (strings) can be changed")
@@ -338,16 +343,18 @@ def change_user(username):
     if "password" in data:
         user.set_password(data["password"])
     db.session.commit()
-    return {"username": user.username, "email": user.email, "full_name": user.full_name}
+    return {"username": user.username, "email": user.email, "full_name": user.full_name, "claims": user.claims}
 
 
 @bp.patch("/clients/<client_id>")
 def change_client(client_id):
-    """{"status"?: active|pending|disabled|rejected, "headless_user"?: username or null}."""
+    """{"status"?: active|pending|disabled|rejected, "headless_user"?: username or null, "claims"?: {…} or null}."""
     client = db.session.scalar(db.select(Client).filter_by(client_id=client_id))
     if client is None:
         raise AdminError("not_found", f"No client {client_id!r}", 404)
     data = body()
+    if "claims" in data:
+        client.claims = checked_claims(client_claims, data["claims"], client.dialect)
     if "status" in data:
         if data["status"] not in ("active", "pending", "disabled", "rejected"):
             raise bad_request("'status' must be active, pending, disabled or rejected")
@@ -363,7 +370,15 @@ def change_client(client_id):
     db.session.commit()
     headless = db.session.get(User, client.headless_user_id) if client.headless_user_id else None
     return {"client_id": client.client_id, "dialect": client.dialect, "status": client.status,
-            "headless_user": headless.username if headless else None}
+            "headless_user": headless.username if headless else None, "claims": client.claims}
+
+
+def checked_claims(check, value, *args):
+    """`check(value, *args)` (token_claims' user_claims or client_claims): the claims to store, or a 400."""
+    try:
+        return check(value, *args)
+    except ClaimsError as error:
+        raise bad_request(str(error)) from None
 
 
 class AdminKit(NamedTuple):
@@ -381,3 +396,4 @@ def not_found(message):
 ADMIN_KIT = AdminKit(body=body, bad_request=bad_request, not_found=not_found)
 for dialect in DIALECTS:  # consumer: PUT /_sandbox/roles/<name>
     dialect.admin_routes(bp, ADMIN_KIT)
+claims_routes(bp, ADMIN_KIT)  # /_sandbox/clients/<client_id>/next-token-claims

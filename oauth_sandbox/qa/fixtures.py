@@ -22,6 +22,7 @@ from ..models import User
 from ..ratelimit import reset_counters
 from . import journal
 from .models import JournalEntry
+from .token_claims import ClaimsError, client_claims, user_claims
 
 __all__ = ["FixtureError", "SECTIONS", "add_demo_data", "apply_fixtures", "check_configured_data", "check_document",
            "load_configured_data",
@@ -194,9 +195,10 @@ def load_users(data):
         username = field(entry, where, "username")
         if User.by_username(username) is not None:
             raise FixtureError(f"{where}.username: {username!r} is declared twice")
-        demo.create_user(username, field(entry, where, "email"),
-                         field(entry, where, "full_name", required=False, default=""), field(entry, where, "password"),
-                         test_data=True)
+        user = demo.create_user(username, field(entry, where, "email"),
+                                field(entry, where, "full_name", required=False, default=""),
+                                field(entry, where, "password"), test_data=True)
+        user.claims = fixture_claims(user_claims, entry, where)
         db.session.flush()
 
 
@@ -218,12 +220,22 @@ def create_client(entry, where, dialect, grant_types):
                                 grant_types=grant_types,
                                 scope=" ".join(field(entry, where, "scopes", list, required=False, default=[])))
     client.status = field(entry, where, "status", required=False, default="active")
+    client.claims = fixture_claims(client_claims, entry, where, dialect)
     if entry.get("owner"):
         client.owner = user_named(entry["owner"], f"{where}.owner")
     if entry.get("headless_user"):  # authorization requests approved for this user without the pages
         client.headless_user = user_named(field(entry, where, "headless_user"), f"{where}.headless_user")
     db.session.flush()
     return client
+
+
+def fixture_claims(check, entry, where, *args):
+    """The entry's `claims` (a mapping; none: {}) as `check` (token_claims) takes them, or a located FixtureError
+    (`users[0].claims.iss: …`)."""
+    try:
+        return check(entry.get("claims"), *args, where=f"{where}.claims")
+    except ClaimsError as error:
+        raise FixtureError(str(error)) from None
 
 
 def dialect_sections(before_clients):

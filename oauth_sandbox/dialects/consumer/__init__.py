@@ -9,6 +9,7 @@ from .api import ConsumerError
 from .fixtures import FIXTURE_SECTIONS, load_client_fixture
 from .models import Operation, Role, Scope, set_role
 from .openapi import openapi_paths
+from .tokens import OWN_CLAIMS
 
 SCOPES = (
     ("authorization", "Obtain and refresh tokens"),
@@ -78,4 +79,5 @@ DIALECT = Dialect(
     load_client_fixture=load_client_fixture,
     admin_routes=admin_routes,
     openapi_paths=openapi_paths,
+    token_claims=OWN_CLAIMS,
 )

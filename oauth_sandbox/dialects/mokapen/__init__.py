@@ -9,6 +9,7 @@ from ..base import Dialect
 from . import api, dashboard
 from .fixtures import DEMO_LOGO as DEMO_LOGO  # re-exported: the 1×1 PNG the tests upload
 from .fixtures import FIXTURE_SECTIONS, load_client_fixture
+from .keys import OWN_CLAIMS
 from .models import Application, Contact, Membership, Organization, Task
 from .oauth import MokapenError, server
 from .openapi import openapi_paths
@@ -84,4 +85,5 @@ DIALECT = Dialect(
     fixture_sections=FIXTURE_SECTIONS,
     load_client_fixture=load_client_fixture,
     openapi_paths=openapi_paths,
+    token_claims=OWN_CLAIMS,
 )
