@@ -17,6 +17,10 @@ FAULT = obj(["id", "path"], id=INTEGER, path=STRING, method={"type": "string", "
             remaining={"type": "integer", "nullable": True}, rate={"type": "number", "nullable": True},
             latency_ms=INTEGER, stall_ms=INTEGER, drop=BOOLEAN, retry_after=INTEGER)
 CLOCK = obj(["now", "offset"], now=INTEGER, offset=INTEGER)
+CLAIMS = {"type": "object", "nullable": True, "description": "Extra token claims (null clears); a registered claim "
+                                                             "(iss, sub, exp, …) is a 400"}
+NEXT_TOKEN_CLAIMS = obj(["id", "client_id", "claims", "remaining"], id=INTEGER, client_id=STRING, claims=ANY_OBJECT,
+                        remaining=INTEGER, created_at=INTEGER)
 
 
 def admin_responses(success_status="200", success_schema=ANY_OBJECT):
@@ -87,9 +91,18 @@ def admin_paths():
             "put": operation("Override rate limits ('5 per minute'; null restores)",
                              body={"required": True, "content": {"application/json": {"schema": ANY_OBJECT}}})},
         "/_sandbox/users/{username}": {"patch": operation(
-            "Change a user's email, full name or password", parameters=[name_param("username")],
-            body=json_body(email=STRING, full_name=STRING, password=STRING))},
+            "Change a user's email, full name, password or token claims", parameters=[name_param("username")],
+            body=json_body(email=STRING, full_name=STRING, password=STRING, claims=CLAIMS))},
         "/_sandbox/clients/{client_id}": {"patch": operation(
-            "Change a client's status or headless user", parameters=[name_param("client_id")],
-            body=json_body(status=STRING, headless_user={"type": "string", "nullable": True}))},
+            "Change a client's status, headless user or token claims", parameters=[name_param("client_id")],
+            body=json_body(status=STRING, headless_user={"type": "string", "nullable": True}, claims=CLAIMS))},
+        "/_sandbox/clients/{client_id}/next-token-claims": {
+            "post": operation("One-off claims for the client's next `count` tokens", "201", NEXT_TOKEN_CLAIMS,
+                              parameters=[name_param("client_id")],
+                              body=json_body(["claims"], claims=ANY_OBJECT, count=INTEGER)),
+            "get": operation("The one-off claims waiting, the next first", parameters=[name_param("client_id")],
+                             success_schema=obj(["next_token_claims"], next_token_claims={
+                                 "type": "array", "items": NEXT_TOKEN_CLAIMS})),
+            "delete": operation("Drop the one-off claims waiting", parameters=[name_param("client_id")],
+                                success_schema=obj(["cleared"], cleared=INTEGER))},
     }
