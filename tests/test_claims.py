@@ -2,7 +2,11 @@
 mokapen's introspection; a registered claim is refused, never overridden."""
 import base64
 import json
+import os
+import re
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import jwt
 import pytest
@@ -289,3 +293,23 @@ def test_registered_claims_stored_by_other_means_never_override_the_dialects(cli
     answer = introspect(client, token)
     assert answer["active"] is True and answer["organization_id"] == 849 and answer["tenant"] == "kept"
     assert answer["scope"] == "tasks.read" and answer["sub"] != "evil"
+
+
+def test_the_readme_custom_claims_requests_work_as_printed(live_server):
+    """README's "Custom claims" block, run as one script: each `# → …` line is in its output, in order (`…` standing
+    for any text)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split("<!-- claims-curl:start -->")[1].split("<!-- claims-curl:end -->")[0]
+    lines = re.search(r"```sh\n(.*?)```", block, re.S).group(1).splitlines()
+    assert lines[0].startswith("SANDBOX=")  # set by the test instead
+    script = "\n".join(["set -eo pipefail", *(line for line in lines[1:] if not line.startswith("# → "))])
+    expected = [line.removeprefix("# → ") for line in lines if line.startswith("# → ")]
+    env = {**os.environ, "SANDBOX": live_server.url, "ADMIN_TOKEN": "test-admin-token"}
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    position = 0
+    for sample in expected:
+        found = re.compile(".*?".join(re.escape(part) for part in sample.split("…"))).search(done.stdout, position)
+        assert found, f"{sample}\n{done.stdout[position:]}"
+        position = found.end()
+    assert len(expected) >= 7
