@@ -36,6 +36,8 @@ def field(entry, where, name, kind=str, required=True, default=None):
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise FixtureError(f"{where}.{name}: must be a {names}, not {type(value).__name__}")
+    if isinstance(value, str) and "\x00" in value:  # no database column takes it (PostgreSQL refuses it)
+        raise FixtureError(f"{where}.{name}: must not contain NUL")
     if kind is int and not -MAX_INT - 1 <= value <= MAX_INT:
         raise FixtureError(f"{where}.{name}: must be a whole number from {-MAX_INT - 1} to {MAX_INT}")
     return value
@@ -60,8 +62,7 @@ def schema_object(required=(), **properties):
 STRING = {"type": "string"}
 STRINGS = {"type": "array", "items": STRING}
 INTEGER = {"type": "integer", "minimum": -MAX_INT - 1, "maximum": MAX_INT}
-CLAIMS = {"type": "object", "description": "Extra claims for tokens: an object of JSON values",
-          "propertyNames": {"minLength": 1}}
+CLAIMS = {"type": "object", "description": "Extra claims for tokens: an object of JSON values"}
 
 
 def entries(data, section, schema=None):

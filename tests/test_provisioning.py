@@ -280,3 +280,40 @@ def test_provisioned_data_is_seen_at_once_by_another_worker_and_a_reset_removes_
     admin(client, "POST", "/reset")
     assert admin(worker, "GET", "/users/qa-user").status_code == 404
     assert admin(worker, "GET", "/users/johndoe").status_code == 200
+
+
+# --- the fixtures' JSON Schema -----------------------------------------------------------------
+
+def readme_fixtures_example():
+    """The fixtures document the README shows (its YAML block)."""
+    import yaml
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    text = readme.split("A fixtures file (JSON, or YAML")[1]
+    return yaml.safe_load(re.search(r"```yaml\n(.*?)```", text, re.S).group(1))
+
+
+def test_the_fixtures_schema_validates_the_readme_example_and_refuses_what_the_loaders_refuse(client):
+    import jsonschema_rs  # schemathesis's JSON Schema validator (requirements-dev)
+
+    response = admin(client, "GET", "/fixtures/schema")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    schema = response.json
+    assert jsonschema_rs.meta.is_valid(schema)
+    validator = jsonschema_rs.validator_for(schema)
+    example = readme_fixtures_example()
+    assert validator.is_valid(example), [error.message for error in validator.iter_errors(example)]
+    assert admin(client, "POST", "/reset", example).status_code == 200  # the loaders take it too
+    for document, words in [
+        ({"users": [{"username": "x", "password": "p"}]}, "users[0].email: required"),
+        ({"users": [{**QA_USER, "colour": "red"}]}, "users[0].colour: unknown field"),
+        ({"clients": [{"dialect": "php", "client_id": "a", "client_secret": "b", "kind": "private"}]},
+         "clients[0].kind: unknown field"),
+        ({"clients": [{"dialect": "v1", "client_id": "a", "client_secret": "b"}]}, "clients[0].dialect: one of"),
+        ({"organizations": [{"id": "7", "name": "x"}]}, "organizations[0].id: must be a int"),
+        ({"nope": []}, "unknown section"),
+    ]:
+        assert not validator.is_valid(document), document
+        refused = admin(client, "POST", "/reset", document)
+        assert refused.status_code == 400 and words in refused.json["message"], (document, refused.json)
+    assert client.get("/_sandbox/fixtures/schema").status_code == 401  # behind the admin token

@@ -40,6 +40,10 @@ class Dialect:
     # admin_routes(bp, admin): adds the dialect's routes to the QA admin API's blueprint (under /_sandbox/);
     # `admin` offers body(), bad_request(message) and not_found(message) in the admin API's error shape.
     admin_routes: Callable = lambda bp, admin: None
+    # admin_openapi_paths(collection): those routes' part of /openapi.json; collection(path, key, key_schema,
+    # entry_schema, noun, change_schema=None) gives a provisioned collection's operations (POST, GET, GET, PATCH,
+    # DELETE) in the admin API's shape.
+    admin_openapi_paths: Callable = lambda collection: {}
     openapi_paths: Callable = lambda: {}  # its part of /openapi.json: path -> method -> operation
     # The names of its rate-limited responses' limit, remaining and reset headers (None: that one is not sent);
     # None: X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset.

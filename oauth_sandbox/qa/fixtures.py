@@ -277,7 +277,7 @@ def client_schema(dialect_name):
     """The JSON Schema of a `clients[i]` entry of this dialect: the core's fields and the dialect's."""
     dialect = next(dialect for dialect in DIALECTS if dialect.name == dialect_name)
     return schema_object(
-        ["dialect", "client_id", "client_secret"], dialect={"const": dialect_name},
+        ["dialect", "client_id", "client_secret"], dialect={"enum": [dialect_name]},
         client_id={**STRING, "minLength": 1, "maxLength": 128}, client_secret={**STRING, "minLength": 1},
         name={**STRING, "maxLength": 255}, redirect_uris=STRINGS, scopes=STRINGS,
         status={"enum": list(CLIENT_STATUSES)}, owner={**STRING, "description": "a username: the app's owner"},

@@ -4,7 +4,7 @@ from ...extensions import db
 from ...models import User
 from ..base import Dialect
 from . import api, operations, portal
-from .admin import admin_routes
+from .admin import admin_openapi_paths, admin_routes
 from .api import ConsumerError
 from .fixtures import FIXTURE_FIELDS, FIXTURE_SECTIONS, change_user, describe_user, load_client_fixture
 from .models import Operation, Role, Scope, set_role
@@ -80,5 +80,6 @@ DIALECT = Dialect(
     describe_user=describe_user,
     change_user=change_user,
     admin_routes=admin_routes,
+    admin_openapi_paths=admin_openapi_paths,
     openapi_paths=openapi_paths,
 )

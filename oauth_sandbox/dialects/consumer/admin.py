@@ -104,3 +104,21 @@ def admin_routes(bp, admin):
         db.session.delete(found_operation(operation_id))
         db.session.commit()
         return {"deleted": operation_id}
+
+
+def admin_openapi_paths(collection):
+    """/_sandbox/roles and /_sandbox/operations in /openapi.json."""
+    from .fixtures import OPERATION_SCHEMA, ROLE_SCHEMA
+
+    paths = {**collection("/_sandbox/roles", "name", {"type": "string", "minLength": 1}, ROLE_SCHEMA,
+                          "consumer role"),
+             **collection("/_sandbox/operations", "operation_id", {"type": "integer"}, OPERATION_SCHEMA,
+                          "consumer operation")}
+    change = paths["/_sandbox/roles/{name}"].setdefault
+    scopes_body = {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"scopes": ROLE_SCHEMA["properties"]["scopes"]}, "required": ["scopes"]}}}}
+    for method in ("put", "patch"):
+        found = dict(paths["/_sandbox/roles/{name}"]["get"], summary="Set a consumer role's scopes",
+                     requestBody=scopes_body)
+        change(method, found)
+    return paths

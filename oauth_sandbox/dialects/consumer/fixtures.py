@@ -22,7 +22,7 @@ def add_scopes(names):
 
 def role_scopes(entry, where):
     scopes = field(entry, where, "scopes", list)
-    if not all(isinstance(scope, str) and scope and len(scope) <= 64 for scope in scopes):
+    if not all(isinstance(scope, str) and scope and len(scope) <= 64 and "\x00" not in scope for scope in scopes):
         raise FixtureError(f"{where}.scopes: must be a list of scope names")
     return list(dict.fromkeys(scopes))
 

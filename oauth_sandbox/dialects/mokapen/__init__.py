@@ -7,7 +7,7 @@ from ...extensions import db
 from ...models import User
 from ..base import Dialect
 from . import api, dashboard
-from .admin import admin_routes
+from .admin import admin_openapi_paths, admin_routes
 from .fixtures import DEMO_LOGO as DEMO_LOGO  # re-exported: the 1×1 PNG the tests upload
 from .fixtures import FIXTURE_FIELDS, FIXTURE_SECTIONS, change_user, describe_client, describe_user, load_client_fixture
 from .models import Application, Contact, Membership, Organization, Task
@@ -89,5 +89,6 @@ DIALECT = Dialect(
     describe_client=describe_client,
     change_user=change_user,
     admin_routes=admin_routes,
+    admin_openapi_paths=admin_openapi_paths,
     openapi_paths=openapi_paths,
 )

@@ -77,3 +77,13 @@ def admin_routes(bp, admin):
         db.session.execute(db.delete(Organization).where(Organization.id == organization.id))
         db.session.commit()
         return {"deleted": organization_id}
+
+
+def admin_openapi_paths(collection):
+    """/_sandbox/organizations in /openapi.json."""
+    from .fixtures import ORGANIZATION_SCHEMA
+
+    change = {**ORGANIZATION_SCHEMA, "properties": {name: value for name, value in
+                                                    ORGANIZATION_SCHEMA["properties"].items() if name != "id"}}
+    return collection("/_sandbox/organizations", "organization_id", {"type": "integer"}, ORGANIZATION_SCHEMA,
+                      "mokapen organization", change)
