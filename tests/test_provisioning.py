@@ -317,3 +317,79 @@ def test_the_fixtures_schema_validates_the_readme_example_and_refuses_what_the_l
         refused = admin(client, "POST", "/reset", document)
         assert refused.status_code == 400 and words in refused.json["message"], (document, refused.json)
     assert client.get("/_sandbox/fixtures/schema").status_code == 401  # behind the admin token
+
+
+# --- the command line --------------------------------------------------------------------------
+
+def secret_of(output):
+    return output.split("client_secret: ")[1].split()[0]
+
+
+def test_create_client_makes_an_app_each_dialects_token_endpoint_accepts(client, runner):
+    php = runner.invoke(args=["create-client", "cli-php", "--redirect-uri", "https://cli.example/cb",
+                              "--headless-user", "janedoe"])
+    assert php.exit_code == 0, php.output
+    answer = client.get("/api/authorize.php?client_id=cli-php&redirect_uri=https://cli.example/cb"
+                        "&response_type=code&state=s")
+    code = query_of(answer.headers["Location"])["code"]
+    assert client.post("/api/token.php", data={"code": code, "client_id": "cli-php",
+                                               "client_secret": secret_of(php.output)}).status_code == 200
+
+    consumer = runner.invoke(args=["create-client", "cli-app", "--dialect", "consumer", "--owner", "janedoe"])
+    assert consumer.exit_code == 0 and "owner janedoe" in consumer.output, consumer.output
+    token = client.post("/authorization/token", data={"grant_type": "client_credentials"},
+                        headers=basic("cli-app", secret_of(consumer.output)))
+    assert token.status_code == 200 and token.json["access_token"], token.json
+
+    mokapen = runner.invoke(args=["create-client", "cli-private", "--dialect", "mokapen", "--kind", "private",
+                                  "--organization", "849", "--dedicated-user", "johndoe", "--scope", "tasks.read",
+                                  "--secret", "cli-secret"])
+    assert mokapen.exit_code == 0, mokapen.output
+    issued = client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "cli-private",
+                                               "client_secret": "cli-secret", "scope": "tasks.read",
+                                               "organization_id": "849"})
+    assert issued.status_code == 200 and issued.json["organization_id"] == 849, issued.json
+
+
+@pytest.mark.parametrize("args, words", [
+    (["create-client", "x", "--dialect", "v1"], "The v1 dialect has no clients"),
+    (["create-client", "x", "--dialect", "consumer"], "--owner: required"),
+    (["create-client", "x", "--dialect", "mokapen"], "--organization: required"),
+    (["create-client", "x", "--dialect", "php", "--kind", "private"], "--kind: unknown field"),
+    (["create-client", "php-demo"], "already exists"),
+])
+def test_create_client_refuses_with_a_clear_message(runner, args, words):
+    result = runner.invoke(args=args)
+    assert result.exit_code == 1 and words in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def run_seed_demo(tmp_path, profile, database="seed.db", **config):
+    from app import create_app
+
+    app = create_app({"SANDBOX_PROFILE": profile, "SECRET_KEY": "6e5975652d8a9d21b62da9324b0dd5b4ded318822e47736"
+                                                              "894c3db18b522dd80",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / database}", **config})
+    return app, app.test_cli_runner().invoke(args=["seed-demo"])
+
+
+@pytest.mark.parametrize("profile", ["testing", "production"])
+def test_seed_demo_loads_an_empty_database_and_says_so(tmp_path, profile):
+    app, result = run_seed_demo(tmp_path, profile)
+    assert result.exit_code == 0 and f"Demo data loaded into the {profile} profile's database" in result.output
+    assert ("demo passwords and secrets are public" in result.output) == (profile == "production")
+    assert app.test_client().post("/consumer/login", json={"username": "johndoe",
+                                                           "password": "demo-password"}).status_code == 200
+    again = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert again.exit_code == 1 and "already holds users (janedoe, johndoe)" in again.output
+
+
+def test_seed_demo_in_the_development_profile_says_why_there_is_nothing_to_do(tmp_path):
+    app, result = run_seed_demo(tmp_path, "development", SANDBOX_ADMIN_TOKEN="test-admin-token")  # first start: demo
+    assert result.exit_code == 0 and "Nothing to do: the development profile loaded the demo data" in result.output
+    assert app.test_cli_runner().invoke(args=["create-user", "alice", "--email", "alice@example.com",
+                                              "--password", "x"]).exit_code == 0
+    refused = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert refused.exit_code == 1 and "already holds users (alice, janedoe, johndoe)" in refused.output
+    assert "the development profile loads the demo data" in refused.output and "POST /_sandbox/reset" in \
+        refused.output
