@@ -393,3 +393,40 @@ def test_seed_demo_in_the_development_profile_says_why_there_is_nothing_to_do(tm
     assert refused.exit_code == 1 and "already holds users (alice, janedoe, johndoe)" in refused.output
     assert "the development profile loads the demo data" in refused.output and "POST /_sandbox/reset" in \
         refused.output
+
+
+# --- SandboxAdmin ------------------------------------------------------------------------------
+
+def test_sandbox_admin_provisions_over_http(live_server):
+    import requests
+
+    from oauth_sandbox.client import SandboxAdmin, SandboxAdminError
+
+    admin_client = SandboxAdmin(live_server.url, "test-admin-token")
+    created = admin_client.create_user("qa-user", "qa@example.com", "qa-password", consumer_role="Consumer")
+    assert created["consumer_role"] == "Consumer"
+    assert "qa-user" in [user["username"] for user in admin_client.users()]
+    assert admin_client.change_user("qa-user", full_name="Renamed")["full_name"] == "Renamed"
+    admin_client.create_organization(7, "QA Org", members=[{"username": "qa-user", "role": "owner"}])
+    assert admin_client.user("qa-user")["memberships"] == [{"organization": 7, "role": "owner"}]
+    admin_client.create_client("consumer", "qa-app", "qa-secret", owner="qa-user", claims={"env": "qa"})
+    assert admin_client.client("qa-app")["claims"] == {"env": "qa"}
+    assert [found["client_id"] for found in admin_client.clients(dialect="consumer")][-1] == "qa-app"
+    token = requests.post(f"{live_server.url}/authorization/token", data={"grant_type": "client_credentials"},
+                          auth=("qa-app", "qa-secret"), timeout=10)
+    assert token.status_code == 200, token.text
+    with pytest.raises(SandboxAdminError) as refused:
+        admin_client.delete_user("qa-user")
+    assert refused.value.status == 409 and "qa-app" in refused.value.message
+    with pytest.raises(SandboxAdminError) as bad:
+        admin_client.create_client("php", "x", "y", redirect_uris="https://nope")
+    assert bad.value.status == 400 and "'redirect_uris': must be a list" in bad.value.message
+    assert admin_client.delete_client("qa-app") == {"deleted": "qa-app"}
+    assert admin_client.delete_organization(7) == {"deleted": 7}
+    assert admin_client.delete_user("qa-user") == {"deleted": "qa-user"}
+    assert admin_client.create_role("Tester", ["authorization"]) == {"name": "Tester", "scopes": ["authorization"]}
+    operation = admin_client.create_operation("GET", "/qa_ping", public=True, response={"pong": True})
+    assert requests.get(f"{live_server.url}/qa_ping", timeout=10).json() == {"pong": True}
+    admin_client.delete_operation(operation["id"])
+    assert admin_client.delete_role("Tester") == {"deleted": "Tester"}
+    assert "users" in admin_client.fixtures_schema()["properties"]
