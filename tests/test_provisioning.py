@@ -430,3 +430,42 @@ def test_sandbox_admin_provisions_over_http(live_server):
     admin_client.delete_operation(operation["id"])
     assert admin_client.delete_role("Tester") == {"deleted": "Tester"}
     assert "users" in admin_client.fixtures_schema()["properties"]
+
+
+# --- the README's Provisioning subsection, run as printed ---------------------------------------
+
+def readme_block(name, language):
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    block = readme.split(f"<!-- {name}:start -->")[1].split(f"<!-- {name}:end -->")[0]
+    return re.search(rf"```{language}\n(.*?)```", block, re.S).group(1)
+
+
+def test_the_readme_provisioning_requests_and_calls_work_as_printed(live_server, tmp_path):
+    import os
+    import subprocess
+
+    from oauth_sandbox.client import SandboxAdmin
+
+    lines = readme_block("provisioning-curl", "sh").replace("\\\n", " ").splitlines()
+    commands = []
+    for line in lines[1:]:  # the first sets SANDBOX and ADMIN_TOKEN, which the test sets
+        if line.startswith("# → "):
+            commands[-1] = (commands[-1][0], line.removeprefix("# → "))
+        elif line.strip():
+            commands.append((line, None))
+    assert len(commands) >= 15
+    env = {**os.environ, "SANDBOX": live_server.url, "ADMIN_TOKEN": "test-admin-token"}
+    for command, expected in commands:
+        done = subprocess.run(["bash", "-c", command], env=env, capture_output=True, text=True, timeout=30,
+                              cwd=tmp_path)
+        assert done.returncode == 0, (command, done.stdout, done.stderr)
+        if expected is not None:
+            pattern = ".*?".join(re.escape(part) for part in expected.split("…"))
+            assert re.fullmatch(pattern, done.stdout.strip(), re.S), (command, expected, done.stdout)
+    schema = json.loads((tmp_path / "fixtures.schema.json").read_text())
+    assert schema["title"] == "OAuth Sandbox fixtures"
+    namespace = {"admin": SandboxAdmin(live_server.url, "test-admin-token")}
+    exec(readme_block("provisioning-python", "python"), namespace)  # noqa: S102 - the README's own code
+    assert namespace["schema"] == schema
+    assert namespace["admin"].users.get("janedoe")["username"] == "janedoe"
+    assert "qa-user" not in [user["username"] for user in namespace["admin"].users()]
