@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
 from .extensions import db
+from .fixture_fields import FixtureError
 from .models import Client, User
 from .reads import CompiledRead
 
@@ -27,8 +28,9 @@ MAX_CLAIMS_BYTES = 4096  # a mapping's JSON; tokens travel in headers
 MAX_NEXT_COUNT = 1000  # how many next tokens one batch of one-off claims may cover
 
 
-class ClaimsError(ValueError):
-    """Claims that cannot be set; the message names the claim (`claims.iss: …`)."""
+class ClaimsError(FixtureError):
+    """Claims that cannot be set; the message names the claim (`users[0].claims.iss: …`). A FixtureError, so that
+    the fixtures' loaders and the admin API's provisioning report it as they report any field."""
 
 
 def check_claims(value, reserved, where="claims"):
@@ -37,7 +39,8 @@ def check_claims(value, reserved, where="claims"):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ClaimsError(f"{where}: must be a mapping of claim names to JSON values, or null")
+        raise ClaimsError(f"{where}: must be a dict of claim names to JSON values, or null; "
+                          f"not {type(value).__name__}")
     for name in value:
         if not isinstance(name, str) or not name.strip() or "\x00" in name:
             raise ClaimsError(f"{where}: claim names must be non-empty strings without NUL, not {name!r}")

@@ -139,7 +139,7 @@ def test_a_users_claims_are_in_mokapen_tokens_their_refresh_and_its_introspectio
 
 
 @pytest.mark.parametrize("path, claims, message", [
-    ("/users/johndoe", {"iss": "https://evil.example"}, "claims.iss: a registered claim"),
+    ("/users/johndoe", {"iss": "https://evil.example"}, "'claims.iss': a registered claim"),
     ("/users/johndoe", {"sub": "someone-else"}, "claims.sub"),
     ("/users/johndoe", {"exp": 99999999999}, "claims.exp"),
     ("/users/johndoe", {"scope": "admin"}, "claims.scope"),
@@ -148,7 +148,7 @@ def test_a_users_claims_are_in_mokapen_tokens_their_refresh_and_its_introspectio
     ("/clients/mokapen-private-demo", {"scopes": ["everything"]}, "claims.scopes"),
     ("/clients/mokapen-private-demo", {"client_id": "other"}, "claims.client_id"),
     ("/clients/s6BhdRkqt3", {"preferred_username": "root"}, "claims.preferred_username"),
-    ("/users/johndoe", ["tenant"], "claims: must be a mapping"),
+    ("/users/johndoe", ["tenant"], "'claims': must be a dict"),
     ("/users/johndoe", {"": 1}, "claim names must be non-empty"),
     ("/users/johndoe", {"big": "x" * 5000}, "at most 4096 bytes"),
     ("/clients/php-demo", {"tenant": "acme"}, "php's tokens are opaque"),
@@ -191,7 +191,7 @@ def test_a_client_s_next_n_tokens_carry_one_off_claims_then_the_next_batch(clien
 
 
 @pytest.mark.parametrize("body, status, message", [
-    ({"claims": {"iat": 0}}, 400, "claims.iat: a registered claim"),
+    ({"claims": {"iat": 0}}, 400, "'claims.iat': a registered claim"),
     ({"claims": {"nbf": 0}, "count": 2}, 400, "claims.nbf"),
     ({"claims": {}}, 400, "'claims' is required"),
     ({"count": 2}, 400, "'claims' is required"),
@@ -246,7 +246,7 @@ def test_fixtures_declare_claims_with_located_errors(client):
                                                                                     "app": "qa-private"}
     for broken, message in [
         ({"users": [{**document["users"][0], "claims": {"jti": "x"}}]}, "users[0].claims.jti: a registered claim"),
-        ({"users": [{**document["users"][0], "claims": "tenant"}]}, "users[0].claims: must be a mapping"),
+        ({"users": [{**document["users"][0], "claims": "tenant"}]}, "users[0].claims: must be a dict"),
         ({**document, "clients": [{**document["clients"][0], "claims": {"aud": "x"}}]},
          "clients[0].claims.aud: a registered claim"),
         ({"clients": [{"dialect": "php", "client_id": "a", "client_secret": "b", "claims": {"t": 1}}]},

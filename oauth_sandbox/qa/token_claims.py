@@ -7,6 +7,8 @@ The rule is claims.py's; this module supplies what it leaves to the host: the re
 from sqlalchemy import delete
 
 from ..claims import MAX_NEXT_COUNT, REGISTERED, ClaimsError, NextTokenClaims, check_claims, pending_claims
+
+__all__ = ["CARRYING", "RESERVED", "ClaimsError", "admin_routes", "claims_field", "client_claims", "user_claims"]
 from ..dialects import DIALECTS
 from ..extensions import db
 from ..models import Client
@@ -26,11 +28,20 @@ def client_claims(value, dialect, where="claims"):
     """A client of `dialect`'s claims to store ({} for None), or ClaimsError: a registered claim, or a dialect whose
     tokens are opaque."""
     if dialect not in CARRYING:
-        if not value:
+        if not check_claims(value, REGISTERED, where):
             return {}
         raise ClaimsError(f"{where}: {dialect}'s tokens are opaque and carry no claims; custom claims go into the "
                           f"tokens of {', '.join(CARRYING)}")
     return check_claims(value, CARRYING[dialect], where)
+
+
+def claims_field(entry, where, dialect=None):
+    """entry["claims"] of a `users[i]` entry (or of a `clients[i]` entry of `dialect`) as stored ({} when absent or
+    null), or ClaimsError, a FixtureError naming it (`users[0].claims.iss: a registered claim…`). The fixtures'
+    loaders, provisioning and the admin API's PATCH all check claims here."""
+    where = f"{where}.claims"
+    value = entry.get("claims")
+    return dict(user_claims(value, where) if dialect is None else client_claims(value, dialect, where))
 
 
 def admin_routes(bp, admin):
@@ -56,10 +67,7 @@ def admin_routes(bp, admin):
             raise admin.bad_request(f"'count' must be a whole number from 1 to {MAX_NEXT_COUNT}, not {count!r}")
         if not isinstance(data.get("claims"), dict) or not data["claims"]:
             raise admin.bad_request("'claims' is required: a mapping of claim names to JSON values")
-        try:
-            claims = client_claims(data["claims"], client.dialect)
-        except ClaimsError as error:
-            raise admin.bad_request(str(error)) from None
+        claims = admin.checked(lambda: claims_field(data, "next_token_claims[0]", client.dialect))  # 'claims.x': …
         batch = NextTokenClaims(client_id=client.id, claims=claims, remaining=count)
         db.session.add(batch)
         db.session.commit()
