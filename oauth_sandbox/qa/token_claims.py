@@ -1,5 +1,5 @@
-"""Custom claims as the QA controls set them: users' and clients' `claims` (fixtures, the admin API's PATCH) and a
-client's next tokens' one-off claims (`/_sandbox/clients/<client_id>/next-token-claims`).
+"""Custom claims as the QA controls set them: users' and clients' `claims` (fixtures, provisioning, the admin API's
+PATCH) and a client's next tokens' one-off claims (`/_sandbox/clients/<client_id>/next-token-claims`).
 
 The rule is claims.py's; this module supplies what it leaves to the host: the registered claims of every dialect
 (`Dialect.token_claims`), and which dialects' tokens carry custom claims at all (php's and v1's are opaque).
@@ -7,11 +7,11 @@ The rule is claims.py's; this module supplies what it leaves to the host: the re
 from sqlalchemy import delete
 
 from ..claims import MAX_NEXT_COUNT, REGISTERED, ClaimsError, NextTokenClaims, check_claims, pending_claims
-
-__all__ = ["CARRYING", "RESERVED", "ClaimsError", "admin_routes", "claims_field", "client_claims", "user_claims"]
 from ..dialects import DIALECTS
 from ..extensions import db
 from ..models import Client
+
+__all__ = ["CARRYING", "RESERVED", "ClaimsError", "admin_routes", "claims_field", "client_claims", "user_claims"]
 
 # A user's claims go into every dialect's tokens that carry claims: none of any dialect's own may be given.
 RESERVED = REGISTERED.union(*(dialect.token_claims or () for dialect in DIALECTS))
