@@ -469,3 +469,19 @@ def test_the_readme_provisioning_requests_and_calls_work_as_printed(live_server,
     assert namespace["schema"] == schema
     assert namespace["admin"].users.get("janedoe")["username"] == "janedoe"
     assert "qa-user" not in [user["username"] for user in namespace["admin"].users()]
+
+
+def test_the_provisioning_routes_are_in_the_openapi_document_as_sandbox_admin(client):
+    paths = client.get("/openapi.json").json["paths"]
+    expected = {("/_sandbox/users", "post"), ("/_sandbox/users", "get"), ("/_sandbox/users/{username}", "get"),
+                ("/_sandbox/users/{username}", "patch"), ("/_sandbox/users/{username}", "delete"),
+                ("/_sandbox/clients", "post"), ("/_sandbox/clients/{client_id}", "delete"),
+                ("/_sandbox/organizations", "post"), ("/_sandbox/organizations/{organization_id}", "patch"),
+                ("/_sandbox/roles", "post"), ("/_sandbox/roles/{name}", "put"), ("/_sandbox/operations", "post"),
+                ("/_sandbox/operations/{operation_id}", "delete"), ("/_sandbox/fixtures/schema", "get")}
+    for path, method in expected:
+        assert paths[path][method]["tags"] == ["sandbox admin"], (path, method)
+    assert "201" in paths["/_sandbox/users"]["post"]["responses"]
+    assert "409" in paths["/_sandbox/users/{username}"]["delete"]["responses"]
+    body = paths["/_sandbox/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"username", "email", "password", "claims", "consumer_role", "memberships"} <= set(body["properties"])
