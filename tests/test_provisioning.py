@@ -76,7 +76,7 @@ def test_a_bad_user_body_gives_the_located_400_and_stores_nothing(client):
         ({**QA_USER, "memberships": [{"organization": 849, "role": "boss"}]}, "'memberships[0].role': one of"),
         ({**QA_USER, "claims": ["a"]}, "'claims': must be a dict"),
         ({**QA_USER, "username": "u" * 65}, "'username': must be 1 to 64 characters"),
-        ({**QA_USER, "email": "jane@example.com"}, "cannot be stored"),
+        ({**QA_USER, "email": "jane@example.com"}, "'email': 'jane@example.com' is already another user's"),
     ]:
         response = admin(client, "POST", "/users", body)
         assert response.status_code == 400 and words in response.json["message"], (body, response.json)
