@@ -60,6 +60,13 @@ def test_a_created_user_logs_in_on_every_dialects_login(client):
                          "&response_type=code&scope=tasks.read&state=0123456789abcdef")
     assert mokapen.status_code == 200 and "Your Organization" in mokapen.text and "Other Organization" not in \
         mokapen.text
+    approved = client.post(mokapen.request.url, data={"csrf_token": csrf_token(mokapen.text), "approve": "Approve",
+                                                      "organization_id": "849"})
+    issued = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": query_of(approved.headers["Location"])["code"],
+        "client_id": "mokapen-public-demo", "client_secret": "mokapen-public-demo-secret",
+        "redirect_uri": "https://example.com/callback"})
+    assert issued.status_code == 200 and issued.json["organization_id"] == 849, issued.json
     # listed and read
     assert "qa-user" in [user["username"] for user in admin(client, "GET", "/users").json["users"]]
     assert admin(client, "GET", "/users/qa-user").json["memberships"] == [{"organization": 849, "role": "member"}]
