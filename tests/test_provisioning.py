@@ -492,3 +492,25 @@ def test_the_provisioning_routes_are_in_the_openapi_document_as_sandbox_admin(cl
     assert "409" in paths["/_sandbox/users/{username}"]["delete"]["responses"]
     body = paths["/_sandbox/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert {"username", "email", "password", "claims", "consumer_role", "memberships"} <= set(body["properties"])
+
+
+def test_oauth_sandbox_create_client_registers_in_a_data_dir(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from oauth_sandbox.factory import create_app
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("SANDBOX_", "DATABASE_URL"))}
+    env["PYTHONPATH"] = str(Path(__file__).parent.parent)  # the checkout's package
+    command = [sys.executable, "-m", "oauth_sandbox.command", "create-client", "--data-dir", str(tmp_path)]
+    made = subprocess.run([*command, "cli-app", "--dialect", "consumer", "--owner", "johndoe"], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert made.returncode == 0 and "Client cli-app created for the consumer dialect" in made.stdout, made.stderr
+    refused = subprocess.run([*command, "x", "--dialect", "v1"], env=env, capture_output=True, text=True,
+                             timeout=60, cwd=tmp_path)
+    assert refused.returncode == 1 and "The v1 dialect has no clients" in refused.stderr
+    app = create_app({"SANDBOX_ADMIN_TOKEN": "test-admin-token"}, instance_path=str(tmp_path))  # `run` on that dir
+    token = app.test_client().post("/authorization/token", data={"grant_type": "client_credentials"},
+                                   headers=basic("cli-app", secret_of(made.stdout)))
+    assert token.status_code == 200, token.json
