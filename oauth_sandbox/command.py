@@ -123,7 +123,7 @@ def echo(line):
     sys.stdout.flush()
 
 
-@main.command("create-client", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+@main.command("create-client", context_settings={"ignore_unknown_options": True},
               add_help_option=False)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar=DATA_DIR_ENV,
               help="The data dir of `oauth-sandbox run` (default: as for run).")
@@ -136,6 +136,8 @@ def create_client(data_dir, args):
     from .factory import create_app
     from .qa.fixtures import FixtureError
 
+    if {"--help", "-h"} & set(args):  # its help, without making a data dir
+        create_client_command.main(["--help"], prog_name="oauth-sandbox create-client [--data-dir DIR]")
     data_dir = (data_dir or default_data_dir()).expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
