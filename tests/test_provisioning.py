@@ -60,6 +60,13 @@ def test_a_created_user_logs_in_on_every_dialects_login(client):
                          "&response_type=code&scope=tasks.read&state=0123456789abcdef")
     assert mokapen.status_code == 200 and "Your Organization" in mokapen.text and "Other Organization" not in \
         mokapen.text
+    approved = client.post(mokapen.request.url, data={"csrf_token": csrf_token(mokapen.text), "approve": "Approve",
+                                                      "organization_id": "849"})
+    issued = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": query_of(approved.headers["Location"])["code"],
+        "client_id": "mokapen-public-demo", "client_secret": "mokapen-public-demo-secret",
+        "redirect_uri": "https://example.com/callback"})
+    assert issued.status_code == 200 and issued.json["organization_id"] == 849, issued.json
     # listed and read
     assert "qa-user" in [user["username"] for user in admin(client, "GET", "/users").json["users"]]
     assert admin(client, "GET", "/users/qa-user").json["memberships"] == [{"organization": 849, "role": "member"}]
@@ -76,7 +83,7 @@ def test_a_bad_user_body_gives_the_located_400_and_stores_nothing(client):
         ({**QA_USER, "memberships": [{"organization": 849, "role": "boss"}]}, "'memberships[0].role': one of"),
         ({**QA_USER, "claims": ["a"]}, "'claims': must be a dict"),
         ({**QA_USER, "username": "u" * 65}, "'username': must be 1 to 64 characters"),
-        ({**QA_USER, "email": "jane@example.com"}, "cannot be stored"),
+        ({**QA_USER, "email": "jane@example.com"}, "'email': 'jane@example.com' is already another user's"),
     ]:
         response = admin(client, "POST", "/users", body)
         assert response.status_code == 400 and words in response.json["message"], (body, response.json)
@@ -469,3 +476,41 @@ def test_the_readme_provisioning_requests_and_calls_work_as_printed(live_server,
     assert namespace["schema"] == schema
     assert namespace["admin"].users.get("janedoe")["username"] == "janedoe"
     assert "qa-user" not in [user["username"] for user in namespace["admin"].users()]
+
+
+def test_the_provisioning_routes_are_in_the_openapi_document_as_sandbox_admin(client):
+    paths = client.get("/openapi.json").json["paths"]
+    expected = {("/_sandbox/users", "post"), ("/_sandbox/users", "get"), ("/_sandbox/users/{username}", "get"),
+                ("/_sandbox/users/{username}", "patch"), ("/_sandbox/users/{username}", "delete"),
+                ("/_sandbox/clients", "post"), ("/_sandbox/clients/{client_id}", "delete"),
+                ("/_sandbox/organizations", "post"), ("/_sandbox/organizations/{organization_id}", "patch"),
+                ("/_sandbox/roles", "post"), ("/_sandbox/roles/{name}", "put"), ("/_sandbox/operations", "post"),
+                ("/_sandbox/operations/{operation_id}", "delete"), ("/_sandbox/fixtures/schema", "get")}
+    for path, method in expected:
+        assert paths[path][method]["tags"] == ["sandbox admin"], (path, method)
+    assert "201" in paths["/_sandbox/users"]["post"]["responses"]
+    assert "409" in paths["/_sandbox/users/{username}"]["delete"]["responses"]
+    body = paths["/_sandbox/users"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"username", "email", "password", "claims", "consumer_role", "memberships"} <= set(body["properties"])
+
+
+def test_oauth_sandbox_create_client_registers_in_a_data_dir(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from oauth_sandbox.factory import create_app
+
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("SANDBOX_", "DATABASE_URL"))}
+    env["PYTHONPATH"] = str(Path(__file__).parent.parent)  # the checkout's package
+    command = [sys.executable, "-m", "oauth_sandbox.command", "create-client", "--data-dir", str(tmp_path)]
+    made = subprocess.run([*command, "cli-app", "--dialect", "consumer", "--owner", "johndoe"], env=env,
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert made.returncode == 0 and "Client cli-app created for the consumer dialect" in made.stdout, made.stderr
+    refused = subprocess.run([*command, "x", "--dialect", "v1"], env=env, capture_output=True, text=True,
+                             timeout=60, cwd=tmp_path)
+    assert refused.returncode == 1 and "The v1 dialect has no clients" in refused.stderr
+    app = create_app({"SANDBOX_ADMIN_TOKEN": "test-admin-token"}, instance_path=str(tmp_path))  # `run` on that dir
+    token = app.test_client().post("/authorization/token", data={"grant_type": "client_credentials"},
+                                   headers=basic("cli-app", secret_of(made.stdout)))
+    assert token.status_code == 200, token.json

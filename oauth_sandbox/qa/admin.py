@@ -365,6 +365,9 @@ def create_user():
     entry = body()
     if isinstance(entry.get("username"), str) and User.by_username(entry["username"]) is not None:
         raise conflict(f"User {entry['username']!r} already exists")
+    if isinstance(entry.get("email"), str) and db.session.scalar(
+            db.select(User.id).filter_by(email=entry["email"])) is not None:
+        raise bad_request(f"'email': {entry['email']!r} is already another user's")
     create("users", entry)
     return provision.user_json(User.by_username(entry["username"])), 201
 

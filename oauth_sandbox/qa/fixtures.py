@@ -5,6 +5,7 @@ The core sections (users, clients) are loaded here; each dialect loads its own (
 what a client of its own keeps beside the core client (`Dialect.load_client_fixture`); the demo data is the core's
 demo users and each dialect's `Dialect.load_demo`.
 """
+import contextvars
 import functools
 import json
 import re
@@ -200,6 +201,9 @@ def check_document(data, where):
     return data
 
 
+# True while the admin API or the CLI provisions (qa/provision.py): the passwords are people's, hashed anew, not
+# test data's (hashed once per process and remembered, security.known_password_hash).
+PEOPLES_PASSWORDS = contextvars.ContextVar("peoples_passwords", default=False)
 EMAIL = r"[^@\s]+@[^@\s]+"
 CLIENT_STATUSES = ("active", "pending", "disabled", "rejected")
 
@@ -225,7 +229,7 @@ def load_users(data):
             raise FixtureError(f"{where}.username: {username!r} is declared twice")
         user = demo.create_user(username, text_field(entry, where, "email", 255, pattern=EMAIL),
                                 text_field(entry, where, "full_name", 255, required=False, default=""),
-                                text_field(entry, where, "password", 255), test_data=True)
+                                text_field(entry, where, "password", 255), test_data=not PEOPLES_PASSWORDS.get())
         user.claims = claims_field(entry, where)
         db.session.flush()
 

@@ -11,7 +11,7 @@ from ..dialects import DIALECTS
 from ..extensions import db
 from ..fixture_fields import FixtureError
 from ..models import Client, User
-from .fixtures import EMAIL, apply_fixtures, claims_field, store, text_field
+from .fixtures import EMAIL, PEOPLES_PASSWORDS, apply_fixtures, claims_field, store, text_field
 
 __all__ = ["FixtureError", "client_json", "create", "delete_client", "delete_user", "find_client", "user_json"]
 
@@ -19,10 +19,13 @@ __all__ = ["FixtureError", "client_json", "create", "delete_client", "delete_use
 def create(section, entry):
     """Store one `section` entry (a dict as a fixtures file has it) with the fixtures' loaders and commit; or
     FixtureError naming the field without the entry's place (`email: required`), and nothing stored."""
+    reset_token = PEOPLES_PASSWORDS.set(True)  # a user's password is hashed anew, as sign-up's is
     try:
         store(lambda: apply_fixtures({section: [entry]}))
     except FixtureError as error:
         raise FixtureError(located(str(error))) from None
+    finally:
+        PEOPLES_PASSWORDS.reset(reset_token)
 
 
 def located(message, section=None):

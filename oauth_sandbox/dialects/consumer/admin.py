@@ -3,8 +3,11 @@ deleted at runtime (validated by the fixtures' loaders: an entry of `roles` or `
 from flask import current_app
 
 from ...extensions import db
-from .fixtures import add_scopes, role_scopes
+from .fixtures import OPERATION_SCHEMA, ROLE_SCHEMA, add_scopes, role_scopes
 from .models import Operation, Role, UserRole
+
+ROLE_CHANGE_SCHEMA = {"type": "object", "properties": {"scopes": ROLE_SCHEMA["properties"]["scopes"]},
+                      "required": ["scopes"], "additionalProperties": False}
 
 
 def role_json(role):
@@ -107,18 +110,12 @@ def admin_routes(bp, admin):
 
 
 def admin_openapi_paths(collection):
-    """/_sandbox/roles and /_sandbox/operations in /openapi.json."""
-    from .fixtures import OPERATION_SCHEMA, ROLE_SCHEMA
-
+    """/_sandbox/roles and /_sandbox/operations in /openapi.json (a role's change: PUT or PATCH its scopes)."""
     paths = {**collection("/_sandbox/roles", "name", {"type": "string", "minLength": 1}, ROLE_SCHEMA,
-                          "consumer role"),
+                          "consumer role", change_schema=ROLE_CHANGE_SCHEMA),
              **collection("/_sandbox/operations", "operation_id", {"type": "integer"}, OPERATION_SCHEMA,
                           "consumer operation")}
-    change = paths["/_sandbox/roles/{name}"].setdefault
-    scopes_body = {"required": True, "content": {"application/json": {"schema": {
-        "type": "object", "properties": {"scopes": ROLE_SCHEMA["properties"]["scopes"]}, "required": ["scopes"]}}}}
-    for method in ("put", "patch"):
-        found = dict(paths["/_sandbox/roles/{name}"]["get"], summary="Set a consumer role's scopes",
-                     requestBody=scopes_body)
-        change(method, found)
+    role = paths["/_sandbox/roles/{name}"]
+    role["patch"]["requestBody"]["content"]["application/json"]["schema"] = ROLE_CHANGE_SCHEMA  # scopes required
+    role["put"] = role["patch"]
     return paths
