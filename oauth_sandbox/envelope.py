@@ -1,6 +1,8 @@
 """The request envelope: what every request does besides its view, from one before/after pair, in this order.
 
 Before the view:
+0. CSRF, for the methods that change something (flask-wtf's check, which skips reads only after resolving the view's
+   exemptions: not worth a GET's time);
 1. note when the request began (the journal's latency);
 2. the shared settings, re-read only when their version changed (and the clock adopted from them);
 3. an injected fault for this path, when any are configured (a flag in the settings says whether);
@@ -23,6 +25,7 @@ from flask.json.provider import DefaultJSONProvider
 from . import housekeeping, settings
 from .dialects import DIALECTS
 from .errors import dialect_owner
+from .extensions import csrf
 from .oauth import is_token_endpoint
 from .qa import faults, journal, metrics, observe
 from .ratelimit import count_request, route_limit
@@ -52,7 +55,9 @@ def init_app(app):
 
 
 def before_request():
-    """Steps 1–4."""
+    """Steps 0–4."""
+    if request.method in current_app.config["WTF_CSRF_METHODS"] and current_app.config["WTF_CSRF_ENABLED"]:
+        csrf.protect(apply_exemptions=True)
     g.started = time.perf_counter()
     if request.endpoint == observe.HEALTH_ENDPOINT:  # the readiness probe asks the database itself, nothing else
         return None
@@ -77,8 +82,9 @@ def after_request(response):
         if state.exceeded and response.status_code == 429:
             response.headers.setdefault("Retry-After", str(max(int(state.reset_at - time.time()), 1)))
     headers = response.headers
+    present = {name.lower() for name, _ in headers}
     for name, value in SECURITY_HEADERS:
-        if name not in headers:
+        if name.lower() not in present:
             headers[name] = value
     if request.endpoint is not None and is_token_endpoint(request.endpoint):
         headers["Cache-Control"] = "no-store"

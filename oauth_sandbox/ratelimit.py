@@ -21,6 +21,7 @@ from flask import current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
+from limits.strategies import FixedWindowRateLimiter
 from limits.storage import MemoryStorage
 from werkzeug.exceptions import TooManyRequests
 
@@ -67,10 +68,16 @@ class RequestLimiter(Limiter):
         self.next_recovery_check, self.recovery_wait = 0.0, 1
 
     def hit(self, item, *key):
-        """Count one request against `item`; (allowed, window stats). Falls back to memory while storage is down."""
+        """Count one request against `item`; (allowed, window stats). Falls back to memory while storage is down.
+        With the fixed window (the default) that is one increment and one expiry read, not limits' three calls
+        (hit, then get and get_expiry: three round trips to Redis)."""
         self.look_for_recovery()
         strategy = self.limiter
         try:
+            if type(strategy) is FixedWindowRateLimiter:  # the default: its count is the increment's answer
+                counter = item.key_for(*key)
+                count = strategy.storage.incr(counter, item.get_expiry())
+                return count <= item.amount, (strategy.storage.get_expiry(counter), max(0, item.amount - count))
             return strategy.hit(item, *key), strategy.get_window_stats(item, *key)
         except Exception:  # noqa: BLE001 - whatever the storage's client raises when its server is gone
             if self._storage_dead or not self._in_memory_fallback_enabled:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
 from .extensions import db
-from .reads import CompiledRead
+from .reads import CompiledRead, unchanged_since
 
 
 class Setting(db.Model):
@@ -37,11 +37,17 @@ class SettingsCache:
     def __init__(self):
         self.version = self  # matches no stored version: the first request reads everything
         self.values = {}
+        self.seen = None  # reads.unchanged_since's token when `version` was last confirmed
 
 
 def load():
-    """The request's view of the shared settings (re-read when their version changed); adopts a moved clock."""
+    """The request's view of the shared settings (re-read when their version changed, and their version read only
+    when the database may have changed: reads.unchanged_since); adopts a moved clock."""
     cache = current_app.extensions.setdefault("sandbox_settings", SettingsCache())
+    unchanged, cache.seen = unchanged_since(cache.seen)
+    if unchanged:
+        g.settings = cache.values
+        return
     row = VERSION.first()
     version = row[0] if row else None
     if version != cache.version:

@@ -305,8 +305,14 @@ def get_rate_limits():
 @bp.put("/rate-limits")
 def set_rate_limits():
     """{"PHP_TOKEN_RATE_LIMIT": "5 per minute", …}; null removes an override. Effective at once."""
+    return change_rate_limits(body())
+
+
+def change_rate_limits(changes):
+    """Apply {"NAME_RATE_LIMIT": "5 per minute" | None, …} (None removes the override), all or nothing: an unknown
+    name or a value that is not a limit is a 400 and nothing changes. Every limit in force (the API and the console)."""
     overrides = dict(setting("rate_limits") or {})
-    for name, value in body().items():
+    for name, value in changes.items():
         if not name.endswith("_RATE_LIMIT") or name not in current_app.config:
             raise bad_request(f"Unknown limit {name!r}; see GET /_sandbox/rate-limits")
         if value is None:

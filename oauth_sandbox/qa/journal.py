@@ -16,7 +16,7 @@ import weakref
 
 from flask import current_app, g, has_request_context, request
 from flask.globals import request_ctx
-from sqlalchemy import delete, func
+from sqlalchemy import JSON, delete, func
 from sqlalchemy.exc import OperationalError
 
 from ..errors import first_line
@@ -115,7 +115,8 @@ def caller():
         return token.client_id, token.username
     authorization = request.authorization if "Authorization" in request.headers else None
     basic = authorization.username if authorization and authorization.type == "basic" else None
-    form, args, data = form_fields(), request.args, json_fields()
+    form, data = form_fields(), json_fields()
+    args = request.args if request.query_string else {}
     client_id = basic if basic is not None else form.get("client_id") or args.get("client_id") or data.get("client_id")
     username = form.get("username") or args.get("username") or data.get("username")
     if username is None and g.get("current_user") is not None:  # read by the view (accounts.current_user)
@@ -144,16 +145,34 @@ def redacted_headers(headers):
     Set-Cookie, anything named like a token, secret, key or session) replaced, the scheme of an Authorization kept;
     secret query values (a redirect's code) redacted in the rest."""
     recorded = {}
-    for name, value in headers.items():
-        if name.lower() in ("authorization", "proxy-authorization"):
-            scheme, _, credentials = value.partition(" ")
-            value = f"{scheme} [REDACTED]" if credentials else "[REDACTED]"
-        elif CREDENTIAL_HEADER.search(name):
-            value = "[REDACTED]"
-        else:
-            value = redact(value)[:BODY_LIMIT]
+    for name, value in headers:
+        value = recorded_header(name, value)
         recorded[name] = f"{recorded[name]}, {value}" if name in recorded else value
     return recorded
+
+
+def recorded_header(name, value):
+    """One header's value as recorded (see redacted_headers). Most of a request's and a response's headers are the
+    same from one request to the next (the security headers, a content type, a host), so the answer is kept for
+    each (name, value) seen, but for credentials and values long enough to differ each time."""
+    known = _recorded_headers.get((name, value))
+    if known is not None:
+        return known
+    lowered = name.lower()
+    if lowered in ("authorization", "proxy-authorization"):
+        scheme, _, credentials = value.partition(" ")
+        return f"{scheme} [REDACTED]" if credentials else "[REDACTED]"
+    if CREDENTIAL_HEADER.search(lowered):
+        return "[REDACTED]"
+    recorded = redact(value)[:BODY_LIMIT]
+    if len(value) <= 200:  # not a redirect's query (each with its own code and state) or an ever new value
+        if len(_recorded_headers) >= 4096:
+            _recorded_headers.clear()
+        _recorded_headers[(name, value)] = recorded
+    return recorded
+
+
+_recorded_headers = {}  # (name, value) -> the value as recorded, for values that are not credentials
 
 
 def response_headers(response):
@@ -169,17 +188,19 @@ def response_headers(response):
 
 def record(response, dialect):
     """Journal this request to `dialect`'s endpoint (request envelope); a failure to record never fails it."""
-    if not current_app.config["JOURNAL_ENABLED"]:
+    app = current_app._get_current_object()
+    if not app.config["JOURNAL_ENABLED"]:
         return
+    current = request._get_current_object()
     try:
         client_id, username = caller()
-        add_entry(current_app._get_current_object(), dialect=dialect, method=request.method, path=request.path,
-                  query=redacted_query(request.query_string), status=response.status_code, client_id=client_id,
+        add_entry(app, dialect=dialect, method=current.method, path=current.path,
+                  query=redacted_query(current.query_string), status=response.status_code, client_id=client_id,
                   username=username, latency_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
                   request_body=redacted_request_body(), response_body=redacted_response_body(response),
-                  request_headers=redacted_headers(request.headers), response_headers=response_headers(response))
+                  request_headers=redacted_headers(current.headers), response_headers=response_headers(response))
     except Exception:  # noqa: BLE001 - the journal is an observer
-        log.exception("could not journal %s %s", request.method, request.path)
+        log.exception("could not journal %s %s", current.method, current.path)
 
 
 def add_entry(app, **entry):
@@ -187,10 +208,31 @@ def add_entry(app, **entry):
     writer(app).add({"at": time.time(), **entry})
 
 
-def storable(row):
-    """A journal row every database can store: NUL characters (a request may hold them; PostgreSQL's text cannot)
-    shown as U+FFFD, so that one such request does not lose its batch."""
-    return {name: value.replace("\x00", "\ufffd") if isinstance(value, str) else value for name, value in row.items()}
+JOURNAL_COLUMNS = tuple(column.name for column in JournalEntry.__table__.c if column.name != "id")
+JSON_COLUMNS = frozenset(column.name for column in JournalEntry.__table__.c if isinstance(column.type, JSON))
+_insert_sql = {}  # database dialect name -> (INSERT statement, positional?, [(column, JSON?)] in its order)
+
+
+def insert_rows(connection, rows):
+    """Insert buffered rows in one executemany on the driver: the statement compiled once per database, the JSON
+    columns encoded here (SQLAlchemy's parameter processing for each row cost half as much again as the insert).
+    On PostgreSQL, whose text cannot hold NUL characters (a request may), they are stored as U+FFFD, so that one such
+    request does not lose its batch."""
+    dialect = connection.dialect
+    if dialect.name not in _insert_sql:
+        compiled = JOURNAL_INSERT.compile(dialect=dialect, column_keys=list(JOURNAL_COLUMNS))
+        names = compiled.positiontup or JOURNAL_COLUMNS
+        _insert_sql[dialect.name] = (compiled.string, compiled.positiontup is not None,
+                                     [(name, name in JSON_COLUMNS) for name in names])
+    sql, positional, plan = _insert_sql[dialect.name]
+    nul_free = dialect.name != "sqlite"
+    parameters = []
+    for row in rows:
+        values = [json.dumps(row.get(name)) if is_json else row.get(name) for name, is_json in plan]
+        if nul_free:
+            values = [value.replace("\x00", "\ufffd") if isinstance(value, str) else value for value in values]
+        parameters.append(tuple(values) if positional else dict(zip((name for name, _ in plan), values)))
+    connection.exec_driver_sql(sql, parameters)
 
 
 class Writer:
@@ -229,7 +271,7 @@ class Writer:
                 return
             try:
                 with self.app.app_context(), db.engine.begin() as connection:
-                    connection.execute(JOURNAL_INSERT, [storable(row) for row in rows])
+                    insert_rows(connection, rows)
                     newest = connection.scalar(db.select(func.max(JournalEntry.id)))
                     limit = self.app.config["JOURNAL_MAX_ENTRIES"]
                     if newest > limit:
@@ -244,16 +286,20 @@ class Flusher:
     """The background thread of this process that writes each app's buffer once it is due."""
 
     def __init__(self):
-        self.pid = None
+        self.running = False  # in this process: a forked worker does not inherit its parent's thread
         self.lock = threading.Lock()
+        os.register_at_fork(after_in_child=self.forked)
+
+    def forked(self):
+        self.running, self.lock = False, threading.Lock()
 
     def ensure_running(self):
-        """Start the thread in this process (a forked worker does not inherit its parent's)."""
-        if self.pid == os.getpid():
+        """Start the thread in this process, on its first entry."""
+        if self.running:
             return
         with self.lock:
-            if self.pid != os.getpid():
-                self.pid = os.getpid()
+            if not self.running:
+                self.running = True
                 threading.Thread(target=self.run, name="journal-flusher", daemon=True).start()
 
     def run(self):
@@ -308,10 +354,10 @@ def filtered(select, dialect=None, client_id=None, user=None, path=None, path_pr
     return select
 
 
-def query_entries(limit=100, **filters):
-    """Journal entries, newest first, filtered (see `filtered`)."""
+def query_entries(limit=100, offset=0, **filters):
+    """Journal entries, newest first, filtered (see `filtered`); `offset` newer ones skipped (a page of them)."""
     settle()
-    select = filtered(db.select(JournalEntry), **filters).order_by(JournalEntry.id.desc()).limit(limit)
+    select = filtered(db.select(JournalEntry), **filters).order_by(JournalEntry.id.desc()).offset(offset).limit(limit)
     return db.session.scalars(select).all()
 
 

@@ -82,12 +82,20 @@ def child(metric, *labels):
 def record(response, owner):
     """Count a request and its latency (request envelope, after the view); `owner` is the path's dialect or None."""
     metrics = instruments()
-    dialect, endpoint = owner[0] if owner else "page", endpoint_label()
-    child(metrics.requests, dialect, endpoint, str(response.status_code)).inc()
-    child(metrics.latency, dialect, endpoint).observe(time.perf_counter() - g.get("started", time.perf_counter()))
-    state = g.get("rate_limit")
-    if state is not None and state.exceeded and response.status_code == 429:
+    request_globals = g._get_current_object()
+    dialect, endpoint, status = owner[0] if owner else "page", endpoint_label(), response.status_code
+    counted = _request_children.get((dialect, endpoint, status))
+    if counted is None:
+        counted = _request_children[dialect, endpoint, status] = (
+            child(metrics.requests, dialect, endpoint, str(status)), child(metrics.latency, dialect, endpoint))
+    counted[0].inc()
+    counted[1].observe(time.perf_counter() - request_globals.get("started", time.perf_counter()))
+    state = request_globals.get("rate_limit")
+    if state is not None and state.exceeded and status == 429:
         metrics.refusals.labels(dialect, endpoint).inc()
+
+
+_request_children = {}  # (dialect, endpoint, status) -> (its requests counter, its latency histogram)
 
 
 def fault_injected(dialect, fault):
