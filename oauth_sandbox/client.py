@@ -49,6 +49,8 @@ class SandboxAdmin:
         self.users = Users(self)
         self.clients = Clients(self)
         self.roles = Roles(self)
+        self.organizations = Organizations(self)
+        self.operations = Operations(self)
 
     def __repr__(self):
         return f"SandboxAdmin({self.url!r})"
@@ -130,6 +132,72 @@ class SandboxAdmin:
         return self.call("POST", "/_sandbox/tokens/expire", given)["expired"]
 
 
+    # --- provisioning (the collections above: admin.users, admin.clients, … list and do the same) ---
+
+    def fixtures_schema(self):
+        """GET /_sandbox/fixtures/schema: the JSON Schema of a fixtures file."""
+        return self.call("GET", "/_sandbox/fixtures/schema")
+
+    def create_user(self, username, email, password, **fields):
+        """POST /_sandbox/users: a user who logs in on every dialect at once (`full_name`, `claims`,
+        `consumer_role`, `memberships`); returns the user."""
+        return self.users.create(username=username, email=email, password=password, **fields)
+
+    def user(self, username):
+        """GET /_sandbox/users/<username>."""
+        return self.users.get(username)
+
+    def change_user(self, username, **fields):
+        """PATCH /_sandbox/users/<username> (see Users.update)."""
+        return self.users.update(username, **fields)
+
+    def delete_user(self, username):
+        """DELETE /_sandbox/users/<username>: with their tokens, codes, role and memberships (409 while clients
+        belong to them)."""
+        return self.users.delete(username)
+
+    def create_client(self, dialect, client_id, client_secret, **fields):
+        """POST /_sandbox/clients: a client of `dialect` its token endpoint accepts at once (see Clients)."""
+        return self.clients.create(dialect=dialect, client_id=client_id, client_secret=client_secret, **fields)
+
+    def client(self, client_id):
+        """GET /_sandbox/clients/<client_id> (never the secret)."""
+        return self.clients.get(client_id)
+
+    def change_client(self, client_id, **fields):
+        """PATCH /_sandbox/clients/<client_id> (see Clients.update)."""
+        return self.clients.update(client_id, **fields)
+
+    def delete_client(self, client_id):
+        """DELETE /_sandbox/clients/<client_id>: with its tokens and codes; they are refused from then on."""
+        return self.clients.delete(client_id)
+
+    def create_organization(self, organization_id, name, members=()):
+        """POST /_sandbox/organizations (mokapen): `members` as ``[{"username", "role"}]``."""
+        return self.organizations.create(id=organization_id, name=name, members=list(members))
+
+    def delete_organization(self, organization_id):
+        """DELETE /_sandbox/organizations/<id>: with its members, contacts, tasks and tokens (409 while apps
+        belong to it)."""
+        return self.organizations.delete(organization_id)
+
+    def create_role(self, name, scopes):
+        """POST /_sandbox/roles (consumer)."""
+        return self.roles.create(name=name, scopes=list(scopes))
+
+    def delete_role(self, name):
+        """DELETE /_sandbox/roles/<name> (409 while users hold it, or for the default role)."""
+        return self.roles.delete(name)
+
+    def create_operation(self, method, path, **fields):
+        """POST /_sandbox/operations (consumer): `public`, `scope`, `response`, `status_code`."""
+        return self.operations.create(method=method, path=path, **fields)
+
+    def delete_operation(self, operation_id):
+        """DELETE /_sandbox/operations/<id>."""
+        return self.operations.delete(operation_id)
+
+
 class Part:
     def __init__(self, admin):
         self.admin = admin
@@ -195,31 +263,117 @@ class RateLimits(Part):
         return self.admin.call("PUT", "/_sandbox/rate-limits", limits)
 
 
-class Users(Part):
-    """The sandbox's users (`admin.users`)."""
+class Collection(Part):
+    """A provisioned collection of the admin API (`admin.users`, `admin.clients`, …): call it to list, and
+    create, get, update and delete by key. A refused body raises SandboxAdminError naming the field (400); an
+    existing key, or a deletion something depends on, 409; an unknown key, 404."""
+
+    path = ""
+    listed = ""
+
+    def __call__(self, **query):
+        """GET: every entry (dicts), as the admin API shows them."""
+        return self.admin.call("GET", self.path, query=query or None)[self.listed]
+
+    def item(self, key):
+        return f"{self.path}/{quote(str(key), safe='')}"
+
+    def create(self, **fields):
+        """POST: a new entry, with the fields of a fixtures file's entry; returns it as stored."""
+        return self.admin.call("POST", self.path, fields)
+
+    def get(self, key):
+        """GET one entry."""
+        return self.admin.call("GET", self.item(key))
+
+    def update(self, key, **fields):
+        """PATCH: change fields at once; returns the entry."""
+        return self.admin.call("PATCH", self.item(key), fields)
+
+    def delete(self, key):
+        """DELETE: the entry and what depends on it; returns ``{"deleted": key}``."""
+        return self.admin.call("DELETE", self.item(key))
+
+
+class Users(Collection):
+    """The sandbox's users (`admin.users`): ``admin.users()`` lists them. Fields: `username`, `email`,
+    `password`, `full_name`, `claims` (extra claims for tokens), `consumer_role` (consumer), `memberships`
+    (mokapen: ``[{"organization": 849, "role": "member"}]``)."""
+
+    path, listed = "/_sandbox/users", "users"
 
     def update(self, username, **fields):
-        """PATCH /_sandbox/users/<username>: change `email`, `full_name` or `password`; returns
-        ``{"username", "email", "full_name"}``."""
-        return self.admin.call("PATCH", f"/_sandbox/users/{quote(username, safe='')}", fields)
+        """PATCH /_sandbox/users/<username>: change `email`, `full_name`, `password`, `claims`, `consumer_role`
+        (None: the default role) or `memberships`; returns the user (never the password)."""
+        return super().update(username, **fields)
+
+    def set_claims(self, username, claims):
+        """PATCH /_sandbox/users/<username> {"claims"}: the extra claims of the user's tokens issued from now on
+        (consumer's and mokapen's JWTs, mokapen's introspection), replacing the earlier ones; None or {} clears
+        them. A registered claim (iss, sub, exp, …) is refused. Returns the user as update() does."""
+        return self.update(username, claims=claims)
 
 
-class Clients(Part):
-    """The sandbox's OAuth clients and apps (`admin.clients`)."""
+class Clients(Collection):
+    """The sandbox's OAuth clients and apps (`admin.clients`): ``admin.clients(dialect="mokapen")`` lists them.
+    Fields: `dialect` (php, consumer, mokapen), `client_id`, `client_secret`, `name`, `redirect_uris`, `scopes`,
+    `status`, `owner` (required for consumer), `headless_user`, `claims`; mokapen: `kind`, `organization`,
+    `dedicated_user`, `company_name`, `company_url`."""
+
+    path, listed = "/_sandbox/clients", "clients"
 
     def update(self, client_id, **fields):
-        """PATCH /_sandbox/clients/<client_id>: `status` (active, pending, disabled, rejected) and/or
-        `headless_user` (a username: its authorization requests are approved for that user without the login and
-        consent pages; None turns that off). Returns ``{"client_id", "dialect", "status", "headless_user"}``."""
-        return self.admin.call("PATCH", f"/_sandbox/clients/{quote(client_id, safe='')}", fields)
+        """PATCH /_sandbox/clients/<client_id>: `status` (active, pending, disabled, rejected), `headless_user` (a
+        username: its authorization requests are approved for that user without the login and consent pages; None
+        turns that off), `name`, `redirect_uris`, `scopes`, `client_secret`, `claims`. Returns the client."""
+        return super().update(client_id, **fields)
+
+    def set_claims(self, client_id, claims):
+        """PATCH /_sandbox/clients/<client_id> {"claims"}: the extra claims of the client's tokens issued from now
+        on (over its users' claims), replacing the earlier ones; None or {} clears them. Returns the client as
+        update() does."""
+        return self.update(client_id, claims=claims)
+
+    def next_token_claims(self, client_id, claims, count=1):
+        """POST /_sandbox/clients/<client_id>/next-token-claims: the client's next `count` tokens also carry
+        `claims` (over the user's and the client's), after batches added earlier are used up. Returns the batch
+        ``{"id", "client_id", "claims", "remaining", "created_at"}``."""
+        return self.admin.call("POST", self.next_claims_path(client_id), {"claims": claims, "count": count})
+
+    def pending_token_claims(self, client_id):
+        """GET /_sandbox/clients/<client_id>/next-token-claims: the batches still waiting, the next first."""
+        return self.admin.call("GET", self.next_claims_path(client_id))["next_token_claims"]
+
+    def clear_token_claims(self, client_id):
+        """DELETE /_sandbox/clients/<client_id>/next-token-claims: drop every waiting batch; how many there were."""
+        return self.admin.call("DELETE", self.next_claims_path(client_id))["cleared"]
+
+    def next_claims_path(self, client_id):
+        return f"{self.item(client_id)}/next-token-claims"
 
 
-class Roles(Part):
-    """The consumer dialect's roles (`admin.roles`)."""
+class Roles(Collection):
+    """The consumer dialect's roles (`admin.roles`): ``{"name", "scopes"}``."""
+
+    path, listed = "/_sandbox/roles", "roles"
 
     def set(self, name, scopes):
         """PUT /_sandbox/roles/<name>: the role's scopes; returns ``{"name", "scopes"}``."""
-        return self.admin.call("PUT", f"/_sandbox/roles/{quote(name, safe='')}", {"scopes": list(scopes)})
+        return self.admin.call("PUT", self.item(name), {"scopes": list(scopes)})
+
+
+class Organizations(Collection):
+    """The mokapen dialect's organizations (`admin.organizations`): ``{"id", "name", "members": [{"username",
+    "role"}]}``."""
+
+    path, listed = "/_sandbox/organizations", "organizations"
+
+
+class Operations(Collection):
+    """The consumer dialect's operations (`admin.operations`): ``{"id", "method", "path", "public", "scope",
+    "status_code", "response"}``, by id."""
+
+    path, listed = "/_sandbox/operations", "operations"
 
 
 def parse(raw):

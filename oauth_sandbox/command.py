@@ -38,7 +38,8 @@ def hash_the_demo_password_early():
 def main():
     """OAuth Sandbox: four documented token APIs (php, consumer, v1, mokapen) on one server, with QA controls.
 
-    `oauth-sandbox run` serves it; `oauth-sandbox check-fixtures FILE` validates a fixtures file.
+    `oauth-sandbox run` serves it; `oauth-sandbox check-fixtures FILE` validates a fixtures file;
+    `oauth-sandbox create-client ID --dialect …` registers a client in its data dir.
     """
 
 
@@ -120,6 +121,31 @@ def stop_on_signal(signum, frame):
 def echo(line):
     click.echo(line)
     sys.stdout.flush()
+
+
+@main.command("create-client", context_settings={"ignore_unknown_options": True},
+              add_help_option=False)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar=DATA_DIR_ENV,
+              help="The data dir of `oauth-sandbox run` (default: as for run).")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def create_client(data_dir, args):
+    """Register a client in a data dir's sandbox: the options of `flask create-client` (`oauth-sandbox
+    create-client --help` lists them), e.g. `oauth-sandbox create-client my-app --dialect consumer --owner johndoe`.
+    A running sandbox sees it at once."""
+    from .cli import create_client_command
+    from .factory import create_app
+    from .qa.fixtures import FixtureError
+
+    if {"--help", "-h"} & set(args):  # its help, without making a data dir
+        create_client_command.main(["--help"], prog_name="oauth-sandbox create-client [--data-dir DIR]")
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        app = create_app(instance_path=str(data_dir))
+    except (FixtureError, OSError, RuntimeError) as error:
+        raise click.ClickException(str(error)) from None
+    with app.app_context():
+        create_client_command.main(list(args), prog_name="oauth-sandbox create-client", standalone_mode=True)
 
 
 @main.command("check-fixtures")

@@ -3,7 +3,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, TokenMixin
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import clock
@@ -24,6 +24,8 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(255), unique=True)
     full_name: Mapped[str] = mapped_column(String(255), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
+    # Extra claims for this user's tokens (an object of JSON values; fixtures' and the admin API's "claims").
+    claims: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     created_at: Mapped[int] = mapped_column(default=clock.now)
 
     def set_password(self, password):
@@ -87,6 +89,8 @@ class Client(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active")  # active, pending, disabled, …
     # QA's headless login: authorization requests are approved for this user without the pages.
     headless_user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Extra claims for this client's tokens (an object of JSON values; fixtures' and the admin API's "claims").
+    claims: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     created_at: Mapped[int] = mapped_column(default=clock.now)
 
     owner: Mapped[Optional["User"]] = relationship(foreign_keys=[owner_id])

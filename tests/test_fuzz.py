@@ -28,3 +28,24 @@ def test_every_endpoint_answers_generated_input_in_its_dialects_shape(api_schema
             case.call_and_validate(checks=CHECKS)
 
         fuzz()
+
+
+PROVISIONING = ("/_sandbox/users", "/_sandbox/clients", "/_sandbox/organizations", "/_sandbox/roles",
+                "/_sandbox/operations", "/_sandbox/fixtures/schema")
+
+
+def test_the_provisioning_routes_answer_generated_input_with_the_admin_token(tmp_path):
+    """Generated users, clients, organizations, roles and operations (valid ones get stored): no 5xx, and every
+    answer in the admin API's documented shape."""
+    app = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token")
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [operation for operation in operations if operation.path.startswith(PROVISIONING)]
+    assert len(operations) >= 20
+    for operation in operations:
+        @given(operation.as_strategy())
+        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        def fuzz(case):
+            case.call_and_validate(headers={"Authorization": "Bearer test-admin-token"}, checks=CHECKS)
+
+        fuzz()

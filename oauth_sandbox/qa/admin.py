@@ -1,9 +1,9 @@
-"""The QA admin API under /_sandbox/: journal, reset, clock, token expiry, faults, runtime changes, headless login.
+"""The QA admin API under /_sandbox/: journal, reset, clock, token expiry, faults, provisioning (users, clients),
+headless login.
 
-A dialect adds its own routes (`Dialect.admin_routes`: consumer's roles).
+A dialect adds its own routes (`Dialect.admin_routes`: consumer's roles and operations, mokapen's organizations).
 """
 import hmac
-import re
 from typing import Callable, NamedTuple
 
 from flask import Blueprint, current_app, jsonify, request
@@ -17,10 +17,11 @@ from ..extensions import csrf, db
 from ..models import Client, Token, User
 from ..settings import put_setting, set_clock_offset, setting
 from ..tokens import query_token
-from . import journal
+from . import journal, provision
 from .faults import INJECTABLE_STATUSES, MAX_LATENCY_MS, MAX_STALL_MS, add_fault, clear_faults
-from .fixtures import FixtureError, reset_all
+from .fixtures import CLIENT_STATUSES, FixtureError, claims_field, fixtures_schema, reset_all, text_field
 from .models import Fault
+from .token_claims import admin_routes as claims_routes
 
 bp = Blueprint("sandbox_admin", __name__, url_prefix="/_sandbox")
 csrf.exempt(bp)  # bearer-token API; the console's forms carry their own CSRF tokens
@@ -39,6 +40,10 @@ class AdminError(DialectError):
 
 def bad_request(message):
     return AdminError("bad_request", message, 400)
+
+
+def not_found(message):
+    return AdminError("not_found", message, 404)
 
 
 def is_admin_token(presented):
@@ -322,41 +327,133 @@ def change_rate_limits(changes):
     return get_rate_limits()
 
 
-@bp.patch("/users/<username>")
-def change_user(username):
-    """{"email"?, "full_name"?, "password"?}: what userinfo and the other dialects return, at once."""
+def conflict(message):
+    return AdminError("conflict", message, 409)
+
+
+def checked(action):
+    """`action()`'s value, or the 400 naming the field when it raises FixtureError (a loader's check)."""
+    try:
+        return action()
+    except FixtureError as error:
+        raise bad_request(provision.located(str(error))) from None
+
+
+def create(section, entry):
+    """Store one fixtures entry of `section` (provision.create), or the 400 naming the field."""
+    checked(lambda: provision.create(section, entry))
+
+
+def found_user(username):
     user = User.by_username(username)
     if user is None:
-        raise AdminError("not_found", f"No user {username!r}", 404)
+        raise not_found(f"No user {username!r}")
+    return user
+
+
+def found_client(client_id):
+    client = provision.find_client(client_id)
+    if client is None:
+        raise not_found(f"No client {client_id!r}")
+    return client
+
+
+@bp.get("/fixtures/schema")
+def fixtures_schema_document():
+    """The JSON Schema of a fixtures file (for editors and CI linting)."""
+    return fixtures_schema()
+
+
+@bp.post("/users")
+def create_user():
+    """A users entry of a fixtures file ({"username", "email", "password", "full_name"?, "claims"?, and the
+    dialects' fields: "consumer_role"?, "memberships"?}); 409 when the username is taken."""
+    entry = body()
+    if isinstance(entry.get("username"), str) and User.by_username(entry["username"]) is not None:
+        raise conflict(f"User {entry['username']!r} already exists")
+    if isinstance(entry.get("email"), str) and db.session.scalar(
+            db.select(User.id).filter_by(email=entry["email"])) is not None:
+        raise bad_request(f"'email': {entry['email']!r} is already another user's")
+    create("users", entry)
+    return provision.user_json(User.by_username(entry["username"])), 201
+
+
+@bp.get("/users")
+def list_users():
+    return {"users": [provision.user_json(user) for user in db.session.scalars(db.select(User).order_by(User.id))]}
+
+
+@bp.get("/users/<username>")
+def get_user(username):
+    return provision.user_json(found_user(username))
+
+
+@bp.patch("/users/<username>")
+def change_user(username):
+    """{"email"?, "full_name"?, "password"?, "claims"?, "consumer_role"?, "memberships"?}: at once."""
+    user = found_user(username)
     data = body()
-    for name in data:
-        if name not in ("email", "full_name", "password") or not isinstance(data[name], str):
-            raise bad_request(f"{name!r}: only email, full_name and password (strings) can be changed")
-        if len(data[name]) > 255 or "\x00" in data[name]:
-            raise bad_request(f"'{name}' must be at most 255 characters, without NUL")
-    if "email" in data and not re.fullmatch(r"[^@\s]+@[^@\s]+", data["email"]):
-        raise bad_request(f"{data['email']!r} is not an email address")
-    if "email" in data and data["email"] != user.email and db.session.scalar(
-            db.select(User.id).filter_by(email=data["email"])) is not None:
-        raise bad_request(f"'email': {data['email']!r} is already another user's")
-    user.email = data.get("email", user.email)
-    user.full_name = data.get("full_name", user.full_name)
-    if "password" in data:
-        user.set_password(data["password"])
-    db.session.commit()
-    return {"username": user.username, "email": user.email, "full_name": user.full_name}
+    checked(lambda: provision.change_user(user, data))
+    return provision.user_json(user)
+
+
+@bp.delete("/users/<username>")
+def delete_user(username):
+    """With their tokens, codes, role and memberships; 409 while clients belong to them."""
+    user = found_user(username)
+    try:
+        provision.delete_user(user)
+    except provision.Refused as refusal:
+        raise conflict(str(refusal)) from None
+    return {"deleted": username}
+
+
+@bp.post("/clients")
+def create_client():
+    """A clients entry of a fixtures file ({"dialect", "client_id", "client_secret", "name"?, "redirect_uris"?,
+    "scopes"?, "status"?, "owner"?, "headless_user"?, "claims"?, and the dialect's fields}); 409 when the
+    client_id is taken."""
+    entry = body()
+    if isinstance(entry.get("client_id"), str) and provision.find_client(entry["client_id"]) is not None:
+        raise conflict(f"Client {entry['client_id']!r} already exists")
+    create("clients", entry)
+    return provision.client_json(provision.find_client(entry["client_id"])), 201
+
+
+@bp.get("/clients")
+def list_clients():
+    """Every client (?dialect= one dialect's)."""
+    dialect = request.args.get("dialect")
+    if dialect is not None and dialect not in DIALECT_NAMES:
+        raise bad_request(f"'dialect' must be one of {', '.join(DIALECT_NAMES)}, not {dialect!r}")
+    query = db.select(Client).order_by(Client.id)
+    if dialect is not None:
+        query = query.filter_by(dialect=dialect)
+    return {"clients": [provision.client_json(client) for client in db.session.scalars(query)]}
+
+
+@bp.get("/clients/<client_id>")
+def get_client(client_id):
+    return provision.client_json(found_client(client_id))
+
+
+CLIENT_CHANGES = ("status", "headless_user", "name", "redirect_uris", "scopes", "client_secret", "claims")
 
 
 @bp.patch("/clients/<client_id>")
 def change_client(client_id):
-    """{"status"?: active|pending|disabled|rejected, "headless_user"?: username or null}."""
-    client = db.session.scalar(db.select(Client).filter_by(client_id=client_id))
-    if client is None:
-        raise AdminError("not_found", f"No client {client_id!r}", 404)
+    """{"status"?: active|pending|disabled|rejected, "headless_user"?: username or null, "name"?,
+    "redirect_uris"?, "scopes"?, "client_secret"?, "claims"?}; a dialect's own fields (mokapen's kind,
+    organization…): delete the client and create it again."""
+    client = found_client(client_id)
     data = body()
+    for name in data:
+        if name not in CLIENT_CHANGES:
+            raise bad_request(f"{name!r}: cannot be changed; expected {', '.join(CLIENT_CHANGES)} (for the "
+                              "dialect's own fields, delete the client and create it again)")
     if "status" in data:
-        if data["status"] not in ("active", "pending", "disabled", "rejected"):
-            raise bad_request("'status' must be active, pending, disabled or rejected")
+        if data["status"] not in CLIENT_STATUSES:
+            raise bad_request(f"'status' must be {', '.join(CLIENT_STATUSES[:-1])} or {CLIENT_STATUSES[-1]}")
         client.status = data["status"]
     if "headless_user" in data:
         if data["headless_user"] is None:
@@ -366,10 +463,32 @@ def change_client(client_id):
             if user is None:
                 raise bad_request(f"No user {data['headless_user']!r}")
             client.headless_user_id = user.id
+    entry = {"client_id": client.client_id, "client_secret": "unchanged", **data}
+    if "name" in data:
+        client.name = checked(lambda: text_field(entry, "clients[0]", "name", 255))
+    for name in ("redirect_uris", "scopes"):
+        if name in data:
+            values = data[name]
+            if not isinstance(values, list) or not all(isinstance(value, str) and value and "\x00" not in value
+                                                       for value in values):
+                raise bad_request(f"'{name}' must be a list of non-empty strings")
+            if name == "redirect_uris":
+                client.redirect_uris = list(values)
+            else:
+                client.scope = " ".join(values)
+    if "client_secret" in data:
+        client.set_secret(checked(lambda: text_field(entry, "clients[0]", "client_secret", 255)))
+    if "claims" in data:
+        client.claims = checked(lambda: claims_field(entry, "clients[0]", client.dialect))
     db.session.commit()
-    headless = db.session.get(User, client.headless_user_id) if client.headless_user_id else None
-    return {"client_id": client.client_id, "dialect": client.dialect, "status": client.status,
-            "headless_user": headless.username if headless else None}
+    return provision.client_json(client)
+
+
+@bp.delete("/clients/<client_id>")
+def delete_client(client_id):
+    """With its tokens, codes and what its dialect keeps beside it (mokapen's application)."""
+    provision.delete_client(found_client(client_id))
+    return {"deleted": client_id}
 
 
 class AdminKit(NamedTuple):
@@ -378,12 +497,13 @@ class AdminKit(NamedTuple):
     body: Callable  # body(): the request's JSON object, or a 400
     bad_request: Callable  # bad_request(message) -> AdminError 400
     not_found: Callable  # not_found(message) -> AdminError 404
+    conflict: Callable  # conflict(message) -> AdminError 409
+    create: Callable  # create(section, entry): one fixtures entry stored by the loaders, or the 400 naming the field
+    checked: Callable  # checked(action): action(), or the 400 naming the field when it raises FixtureError
 
 
-def not_found(message):
-    return AdminError("not_found", message, 404)
-
-
-ADMIN_KIT = AdminKit(body=body, bad_request=bad_request, not_found=not_found)
-for dialect in DIALECTS:  # consumer: PUT /_sandbox/roles/<name>
+ADMIN_KIT = AdminKit(body=body, bad_request=bad_request, not_found=not_found, conflict=conflict, create=create,
+                     checked=checked)
+for dialect in DIALECTS:  # consumer: /_sandbox/roles, /_sandbox/operations; mokapen: /_sandbox/organizations
     dialect.admin_routes(bp, ADMIN_KIT)
+claims_routes(bp, ADMIN_KIT)  # /_sandbox/clients/<client_id>/next-token-claims

@@ -5,26 +5,39 @@ The core sections (users, clients) are loaded here; each dialect loads its own (
 what a client of its own keeps beside the core client (`Dialect.load_client_fixture`); the demo data is the core's
 demo users and each dialect's `Dialect.load_demo`.
 """
+import contextvars
 import functools
 import json
+import re
 import time
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from .. import demo, settings
 from ..dialects import DIALECTS
 from ..errors import first_line
 from ..extensions import db
-from ..fixture_fields import FixtureError, entries, field, user_named
+from ..fixture_fields import (
+    CLAIMS,
+    STRING,
+    STRINGS,
+    FixtureError,
+    entries,
+    field,
+    known_fields,
+    schema_object,
+    user_named,
+)
 from ..models import User
 from ..ratelimit import reset_counters
 from . import journal
 from .models import JournalEntry
+from .token_claims import claims_field
 
 __all__ = ["FixtureError", "SECTIONS", "add_demo_data", "apply_fixtures", "check_configured_data", "check_document",
-           "load_configured_data",
+           "fixtures_schema", "load_configured_data",
            "load_fixture_file", "reset_all"]
 
 
@@ -112,7 +125,7 @@ def check_configured_data():
 
     try:
         load_then_undo()
-    except IntegrityError as error:
+    except (IntegrityError, DataError) as error:
         raise FixtureError(f"cannot be stored: {first_line(error.orig)}") from None
     finally:
         db.session.rollback()
@@ -125,7 +138,7 @@ def store(load):
         value = load()
         db.session.commit()
         return value
-    except IntegrityError as error:
+    except (IntegrityError, DataError) as error:  # DataError: e.g. a name beyond its column on PostgreSQL
         db.session.rollback()
         raise FixtureError(f"cannot be stored: {first_line(error.orig)}") from None
     except BaseException:
@@ -188,15 +201,36 @@ def check_document(data, where):
     return data
 
 
+# True while the admin API or the CLI provisions (qa/provision.py): the passwords are people's, hashed anew, not
+# test data's (hashed once per process and remembered, security.known_password_hash).
+PEOPLES_PASSWORDS = contextvars.ContextVar("peoples_passwords", default=False)
+EMAIL = r"[^@\s]+@[^@\s]+"
+CLIENT_STATUSES = ("active", "pending", "disabled", "rejected")
+
+
+def text_field(entry, where, name, max_length, required=True, default=None, pattern=None):
+    """A string field of at most `max_length` characters, without NUL (matching `pattern`), or FixtureError."""
+    value = field(entry, where, name, required=required, default=default)
+    if value is None:
+        return value
+    if not (value or not required) or len(value) > max_length or "\x00" in value:
+        size = f"1 to {max_length}" if required else f"at most {max_length}"
+        raise FixtureError(f"{where}.{name}: must be {size} characters, without NUL")
+    if pattern and not re.fullmatch(pattern, value):
+        raise FixtureError(f"{where}.{name}: {value!r} is not an email address")
+    return value
+
+
 def load_users(data):
     """Users, each with a password (and what a dialect reads beside, such as consumer's `consumer_role`)."""
-    for where, entry in entries(data, "users"):
-        username = field(entry, where, "username")
+    for where, entry in entries(data, "users", user_schema()):
+        username = text_field(entry, where, "username", 64)
         if User.by_username(username) is not None:
             raise FixtureError(f"{where}.username: {username!r} is declared twice")
-        demo.create_user(username, field(entry, where, "email"),
-                         field(entry, where, "full_name", required=False, default=""), field(entry, where, "password"),
-                         test_data=True)
+        user = demo.create_user(username, text_field(entry, where, "email", 255, pattern=EMAIL),
+                                text_field(entry, where, "full_name", 255, required=False, default=""),
+                                text_field(entry, where, "password", 255), test_data=not PEOPLES_PASSWORDS.get())
+        user.claims = claims_field(entry, where)
         db.session.flush()
 
 
@@ -207,23 +241,66 @@ def load_clients(data):
         dialect = field(entry, where, "dialect")
         if dialect not in dialects:
             raise FixtureError(f"{where}.dialect: one of {', '.join(dialects)}")
+        known_fields(entry, where, client_schema(dialect))
         dialects[dialect](entry, where, functools.partial(create_client, entry, where, dialect))
 
 
 def create_client(entry, where, dialect, grant_types):
     """The core client a `clients[i]` entry declares (flushed, so that the dialect can refer to it)."""
-    client = demo.create_client(dialect, field(entry, where, "client_id"), field(entry, where, "client_secret"),
-                                field(entry, where, "name", required=False, default=entry.get("client_id")),
-                                redirect_uris=field(entry, where, "redirect_uris", list, required=False, default=[]),
-                                grant_types=grant_types,
-                                scope=" ".join(field(entry, where, "scopes", list, required=False, default=[])))
+    redirect_uris = field(entry, where, "redirect_uris", list, required=False, default=[])
+    scopes = field(entry, where, "scopes", list, required=False, default=[])
+    for name, values in (("redirect_uris", redirect_uris), ("scopes", scopes)):
+        if not all(isinstance(value, str) and value and "\x00" not in value for value in values):
+            raise FixtureError(f"{where}.{name}: must be a list of non-empty strings")
+    client_id = text_field(entry, where, "client_id", 128)
+    client = demo.create_client(dialect, client_id, text_field(entry, where, "client_secret", 255),
+                                text_field(entry, where, "name", 255, required=False, default=client_id),
+                                redirect_uris=redirect_uris, grant_types=grant_types, scope=" ".join(scopes))
     client.status = field(entry, where, "status", required=False, default="active")
+    if client.status not in CLIENT_STATUSES:
+        raise FixtureError(f"{where}.status: one of {', '.join(CLIENT_STATUSES)}")
+    client.claims = claims_field(entry, where, dialect)
     if entry.get("owner"):
-        client.owner = user_named(entry["owner"], f"{where}.owner")
+        client.owner = user_named(field(entry, where, "owner"), f"{where}.owner")
     if entry.get("headless_user"):  # authorization requests approved for this user without the pages
         client.headless_user = user_named(field(entry, where, "headless_user"), f"{where}.headless_user")
     db.session.flush()
     return client
+
+
+def user_schema():
+    """The JSON Schema of a `users[i]` entry: the core's fields and those the dialects add."""
+    extra = {name: value for dialect in DIALECTS for name, value in dialect.fixture_fields.get("users", {}).items()}
+    return schema_object(["username", "email", "password"], username={**STRING, "minLength": 1, "maxLength": 64},
+                         email={**STRING, "pattern": "^[^@\\s]+@[^@\\s]+$", "maxLength": 255},
+                         full_name={**STRING, "maxLength": 255}, password={**STRING, "minLength": 1}, claims=CLAIMS,
+                         **extra)
+
+
+def client_schema(dialect_name):
+    """The JSON Schema of a `clients[i]` entry of this dialect: the core's fields and the dialect's."""
+    dialect = next(dialect for dialect in DIALECTS if dialect.name == dialect_name)
+    return schema_object(
+        ["dialect", "client_id", "client_secret"], dialect={"enum": [dialect_name]},
+        client_id={**STRING, "minLength": 1, "maxLength": 128}, client_secret={**STRING, "minLength": 1},
+        name={**STRING, "maxLength": 255}, redirect_uris=STRINGS, scopes=STRINGS,
+        status={"enum": list(CLIENT_STATUSES)}, owner={**STRING, "description": "a username: the app's owner"},
+        headless_user={**STRING, "description": "a username: its authorization requests are approved at once"},
+        claims=CLAIMS, **dialect.fixture_fields.get("clients", {}))
+
+
+def fixtures_schema():
+    """The JSON Schema of a fixtures document (GET /_sandbox/fixtures/schema): its sections, each a list of entries
+    as the loaders take them."""
+    with_clients = [dialect.name for dialect in DIALECTS if dialect.load_client_fixture]
+    sections = {"users": user_schema(),
+                "clients": {"oneOf": [client_schema(name) for name in with_clients]},
+                **{section.name: section.schema or {"type": "object"}
+                   for dialect in DIALECTS for section in dialect.fixture_sections}}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://oauth-sandbox.example/fixtures.schema.json", "title": "OAuth Sandbox fixtures",
+            "type": "object", "additionalProperties": False,
+            "properties": {name: {"type": "array", "items": sections[name]} for name in SECTIONS}}
 
 
 def dialect_sections(before_clients):

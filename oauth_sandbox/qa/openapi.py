@@ -1,6 +1,8 @@
 """The QA admin API's part of /openapi.json: every route under /_sandbox/ and /metrics, tagged `sandbox admin`
 (the readiness probe `sandbox health`), apart from the dialects' tags. web/openapi.py adds it to the document."""
+from ..dialects import DIALECTS
 from ..openapi_schema import BOOLEAN, INTEGER, STRING, json_body, obj, query
+from .fixtures import CLIENT_STATUSES, client_schema, user_schema
 
 ADMIN_TAG, HEALTH_TAG = "sandbox admin", "sandbox health"
 NUMBER = {"type": "number"}
@@ -17,12 +19,15 @@ FAULT = obj(["id", "path"], id=INTEGER, path=STRING, method={"type": "string", "
             remaining={"type": "integer", "nullable": True}, rate={"type": "number", "nullable": True},
             latency_ms=INTEGER, stall_ms=INTEGER, drop=BOOLEAN, retry_after=INTEGER)
 CLOCK = obj(["now", "offset"], now=INTEGER, offset=INTEGER)
+NEXT_TOKEN_CLAIMS = obj(["id", "client_id", "claims", "remaining"], id=INTEGER, client_id=STRING, claims=ANY_OBJECT,
+                        remaining=INTEGER, created_at=INTEGER)
 
 
 def admin_responses(success_status="200", success_schema=ANY_OBJECT):
-    """The success, and the admin API's errors: 400 (what is wrong), 401 (no token), 404 (off, or not found)."""
+    """The success, and the admin API's errors: 400 (what is wrong), 401 (no token), 404 (off, or not found), 409
+    (it exists already, or something depends on it)."""
     result = {success_status: {"description": "Success", "content": {"application/json": {"schema": success_schema}}}}
-    for status in ("400", "401", "404", "405", "413", "500", "503"):
+    for status in ("400", "401", "404", "405", "409", "413", "500", "503"):
         result[status] = {"description": "Error", "content": {"application/json": {"schema": ADMIN_ERROR}}}
     return result
 
@@ -37,6 +42,32 @@ def operation(summary, success_status="200", success_schema=ANY_OBJECT, paramete
 
 def name_param(name):
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+
+
+def entry_body(schema, required=True):
+    """A JSON request body: a fixtures entry's schema (without its required fields when not `required`)."""
+    if not required:
+        schema = {key: value for key, value in schema.items() if key != "required"}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def collection(path, key, key_schema, entry_schema, noun, change_schema=None, item_schema=ANY_OBJECT):
+    """The operations of a provisioned collection at `path` (e.g. /_sandbox/users): POST (201) and GET, and GET,
+    PATCH (when `change_schema` is given) and DELETE of `path/{key}`."""
+    parameter = {"name": key, "in": "path", "required": True, "schema": key_schema}
+    item = {
+        "get": operation(f"One {noun}", success_schema=item_schema, parameters=[parameter]),
+        "delete": operation(f"Delete a {noun} and what depends on it (409: what refuses it)",
+                            parameters=[parameter])}
+    if change_schema is not None:
+        item["patch"] = operation(f"Change a {noun} at once", success_schema=item_schema, parameters=[parameter],
+                                  body=entry_body(change_schema, required=False))
+    return {
+        path: {"post": operation(f"Create a {noun} (a fixtures entry; 409 when it exists)", "201", item_schema,
+                                 body=entry_body(entry_schema)),
+               "get": operation(f"Every {noun}")},
+        f"{path}/{{{key}}}": item,
+    }
 
 
 def admin_paths():
@@ -86,10 +117,33 @@ def admin_paths():
             "get": operation("Every rate limit in force"),
             "put": operation("Override rate limits ('5 per minute'; null restores)",
                              body={"required": True, "content": {"application/json": {"schema": ANY_OBJECT}}})},
-        "/_sandbox/users/{username}": {"patch": operation(
-            "Change a user's email, full name or password", parameters=[name_param("username")],
-            body=json_body(email=STRING, full_name=STRING, password=STRING))},
-        "/_sandbox/clients/{client_id}": {"patch": operation(
-            "Change a client's status or headless user", parameters=[name_param("client_id")],
-            body=json_body(status=STRING, headless_user={"type": "string", "nullable": True}))},
+        "/_sandbox/fixtures/schema": {"get": operation("The JSON Schema of a fixtures file")},
+        **provisioning_paths(),
+        "/_sandbox/clients/{client_id}/next-token-claims": {
+            "post": operation("One-off claims for the client's next `count` tokens", "201", NEXT_TOKEN_CLAIMS,
+                              parameters=[name_param("client_id")],
+                              body=json_body(["claims"], claims=ANY_OBJECT, count=INTEGER)),
+            "get": operation("The one-off claims waiting, the next first", parameters=[name_param("client_id")],
+                             success_schema=obj(["next_token_claims"], next_token_claims={
+                                 "type": "array", "items": NEXT_TOKEN_CLAIMS})),
+            "delete": operation("Drop the one-off claims waiting", parameters=[name_param("client_id")],
+                                success_schema=obj(["cleared"], cleared=INTEGER))},
     }
+
+
+def provisioning_paths():
+    """Users and clients (the core's), and each dialect's collections (Dialect.admin_openapi_paths)."""
+    user = user_schema()
+    user_change = {**user, "properties": {name: value for name, value in user["properties"].items()
+                                          if name != "username"}}
+    clients = {"oneOf": [client_schema(dialect.name) for dialect in DIALECTS if dialect.load_client_fixture]}
+    client_change = obj(status={"enum": list(CLIENT_STATUSES)}, headless_user={"type": "string", "nullable": True},
+                        name=STRING, redirect_uris={"type": "array", "items": STRING},
+                        scopes={"type": "array", "items": STRING}, client_secret=STRING, claims=ANY_OBJECT)
+    paths = {**collection("/_sandbox/users", "username", STRING, user, "user", user_change),
+             **collection("/_sandbox/clients", "client_id", STRING, clients, "client", client_change)}
+    paths["/_sandbox/clients"]["get"]["parameters"].append(
+        query("dialect", schema={"type": "string", "enum": [dialect.name for dialect in DIALECTS]}))
+    for dialect in DIALECTS:
+        paths.update(dialect.admin_openapi_paths(collection))
+    return paths

@@ -4,11 +4,12 @@ from ...extensions import db
 from ...models import User
 from ..base import Dialect
 from . import api, operations, portal
-from .admin import admin_routes
+from .admin import admin_openapi_paths, admin_routes
 from .api import ConsumerError
-from .fixtures import FIXTURE_SECTIONS, load_client_fixture
+from .fixtures import FIXTURE_FIELDS, FIXTURE_SECTIONS, change_user, describe_user, load_client_fixture
 from .models import Operation, Role, Scope, set_role
 from .openapi import openapi_paths
+from .tokens import OWN_CLAIMS
 
 SCOPES = (
     ("authorization", "Obtain and refresh tokens"),
@@ -76,6 +77,11 @@ DIALECT = Dialect(
     rate_limit_headers=("RateLimit-Limit", "RateLimit-Remaining", None),  # Fusio's names, and no reset
     fixture_sections=FIXTURE_SECTIONS,
     load_client_fixture=load_client_fixture,
+    fixture_fields=FIXTURE_FIELDS,
+    describe_user=describe_user,
+    change_user=change_user,
     admin_routes=admin_routes,
+    admin_openapi_paths=admin_openapi_paths,
     openapi_paths=openapi_paths,
+    token_claims=OWN_CLAIMS,
 )

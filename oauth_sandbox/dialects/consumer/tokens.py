@@ -9,6 +9,7 @@ import jwt
 from flask import current_app
 
 from ... import clock
+from ...claims import merge, token_claims
 from ...clients import query_client
 from ...models import Token
 from ...oauth import issuer, remember_token, retire_token, save_token
@@ -16,6 +17,8 @@ from ...tokens import query_token
 from .models import scopes_of
 
 NAME = "consumer"  # the dialect's name, on its tokens
+# The claims mint_token_pair sets beside claims.REGISTERED (custom claims neither set nor override them).
+OWN_CLAIMS = ("name", "preferred_username", "email")
 
 
 class TokenRefused(Exception):
@@ -51,14 +54,15 @@ def psx_name_based_uuid(name):
 def issue_token(user, scopes, app=None):
     """A new JWT access token and refresh token for `user` holding `scopes` (already validated)."""
     ttl = current_app.config["CONSUMER_TOKEN_TTL_SECONDS"]
-    access_token, refresh_token = mint_token_pair(issuer(), user, ttl, current_app.config)
+    access_token, refresh_token = mint_token_pair(issuer(), user, ttl, current_app.config,
+                                                  token_claims(user.id, app.id if app is not None else None))
     save_token(NAME, access_token, ttl, user=user, client=app, refresh_token=refresh_token,
                scope=",".join(scopes), token_type="bearer")
     return IssuedToken(access_token, ttl, refresh_token, scopes)
 
 
-def mint_token_pair(issuer, user, ttl, config):
-    """(JWT access token with Fusio's claims, refresh token) for `user`."""
+def mint_token_pair(issuer, user, ttl, config, custom_claims=None):
+    """(JWT access token with Fusio's claims, and `custom_claims` beneath them, refresh token) for `user`."""
     now = clock.now()
     claims = {
         "iss": issuer,
@@ -70,7 +74,7 @@ def mint_token_pair(issuer, user, ttl, config):
         "email": user.email,
         "jti": secrets.token_hex(8),  # two tokens issued in one second must still differ
     }
-    return jwt.encode(claims, jwt_secret(config), algorithm="HS256"), secrets.token_hex(32)
+    return jwt.encode(merge(claims, custom_claims), jwt_secret(config), algorithm="HS256"), secrets.token_hex(32)
 
 
 def refresh_token_grant(refresh_token):

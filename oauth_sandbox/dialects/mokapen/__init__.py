@@ -7,8 +7,10 @@ from ...extensions import db
 from ...models import User
 from ..base import Dialect
 from . import api, dashboard
+from .admin import admin_openapi_paths, admin_routes
 from .fixtures import DEMO_LOGO as DEMO_LOGO  # re-exported: the 1×1 PNG the tests upload
-from .fixtures import FIXTURE_SECTIONS, load_client_fixture
+from .fixtures import FIXTURE_FIELDS, FIXTURE_SECTIONS, change_user, describe_client, describe_user, load_client_fixture
+from .keys import OWN_CLAIMS
 from .models import Application, Contact, Membership, Organization, Task
 from .oauth import MokapenError, server
 from .openapi import openapi_paths
@@ -83,5 +85,12 @@ DIALECT = Dialect(
     load_demo=load_demo_data,
     fixture_sections=FIXTURE_SECTIONS,
     load_client_fixture=load_client_fixture,
+    fixture_fields=FIXTURE_FIELDS,
+    describe_user=describe_user,
+    describe_client=describe_client,
+    change_user=change_user,
+    admin_routes=admin_routes,
+    admin_openapi_paths=admin_openapi_paths,
     openapi_paths=openapi_paths,
+    token_claims=OWN_CLAIMS,
 )

@@ -12,6 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import current_app
 
 from ... import clock
+from ...claims import merge
+
+# The claims mint_access_token sets beside claims.REGISTERED, and its introspection (custom claims neither set nor
+# override them).
+OWN_CLAIMS = ("scopes", "organization_id")
 
 
 def key_path(app):
@@ -67,9 +72,9 @@ def jwks(app=None):
     return once_per_app("jwks", lambda app: {"keys": [public_jwk(app)]}, app)
 
 
-def mint_access_token(client, user, scopes, organization, expires_in):
-    """An RS256 JWT like Mokapen's (League OAuth2 Server's claims, plus the organization), signed with the app's
-    key. `client`, `user` and `organization` need only their ids."""
+def mint_access_token(client, user, scopes, organization, expires_in, custom_claims=None):
+    """An RS256 JWT like Mokapen's (League OAuth2 Server's claims, plus the organization, and `custom_claims`
+    beneath them), signed with the app's key. `client`, `user` and `organization` need only their ids."""
     now = clock.now()
     claims = {
         "aud": client.client_id,
@@ -83,5 +88,5 @@ def mint_access_token(client, user, scopes, organization, expires_in):
     }
     # Header {"typ":"JWT","alg":"RS256",…} in this order, as the seed's "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1Ni…";
     # the kid after them lets JWKS clients (PyJWKClient, jose libraries) pick the key.
-    return jwt.encode(claims, private_key(), algorithm="RS256",
+    return jwt.encode(merge(claims, custom_claims), private_key(), algorithm="RS256",
                       headers={"typ": "JWT", "kid": public_jwk()["kid"]}, sort_headers=False)

@@ -1,9 +1,13 @@
 """Mokapen's OAuth 2.0 server on the shared engine: the three grants, revocation, introspection, metadata."""
+from dataclasses import dataclass, field, fields
+
+import jwt
 from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
 
+from ...claims import claims_of, merge, token_claims
 from ...clients import query_client
 from ...errors import DialectError
 from ...extensions import db
@@ -17,8 +21,8 @@ from ...oauth import (
     retire_token,
     revoke_successors,
 )
-from ...tokens import query_token, revoke
-from .keys import mint_access_token
+from ...tokens import TokenRecord, query_token, revoke
+from .keys import OWN_CLAIMS, mint_access_token
 from .models import Organization, Party, membership, organizations_of, private_app
 
 NAME = "mokapen"  # the dialect's name, on its tokens
@@ -100,8 +104,9 @@ class MokapenTokenMixin:
         token = super().generate_token(user=user, scope=scope, grant_type=grant_type, expires_in=expires_in,
                                        include_refresh_token=include_refresh_token)
         organization = self.organization()
-        access_token = mint_access_token(self.request.client, user, (scope or "").split(), organization,
-                                         token["expires_in"])
+        client = self.request.client
+        access_token = mint_access_token(client, user, (scope or "").split(), organization, token["expires_in"],
+                                         token_claims(user.id if user is not None else None, client.id))
         return token_fields(token["expires_in"], access_token, token.get("refresh_token"), organization, scope)
 
 
@@ -229,13 +234,35 @@ class MokapenRevocationEndpoint(RevocationEndpoint):
         revoke(token)
 
 
+@dataclass(frozen=True)
+class IntrospectedToken(TokenRecord):
+    """A token being introspected, with the custom claims its introspection carries."""
+
+    custom_claims: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, token, token_string):
+        """`token` (found by `token_string`) with its custom claims: an access token's are those its JWT carries
+        (as issued: the user's, the client's and one-off ones); a refresh token's, the user's and client's now."""
+        try:
+            carried = jwt.decode(token_string, options={"verify_signature": False})  # found by its hash: ours
+            custom = {name: value for name, value in carried.items() if name not in MINTED_CLAIMS}
+        except jwt.PyJWTError:
+            custom = claims_of(token.user_id, token.client_pk)
+        return cls(**{f.name: getattr(token, f.name) for f in fields(TokenRecord)}, custom_claims=custom)
+
+
+MINTED_CLAIMS = frozenset({"aud", "jti", "iat", "nbf", "exp", "sub", *OWN_CLAIMS})  # what mint_access_token sets
+
+
 class MokapenIntrospectionEndpoint(IntrospectionEndpoint):
-    """RFC 7662: a client asks whether its token is active, and for what."""
+    """RFC 7662: a client asks whether its token is active, and for what (with the token's custom claims)."""
 
     CLIENT_AUTH_METHODS = SECRET_AUTH_METHODS
 
     def query_token(self, token_string, token_type_hint):
-        return find_token(token_string)
+        token = find_token(token_string)
+        return IntrospectedToken.of(token, token_string) if token is not None else None
 
     def check_permission(self, token, client, request):
         return token.check_client(client)
@@ -243,9 +270,9 @@ class MokapenIntrospectionEndpoint(IntrospectionEndpoint):
     def introspect_token(self, token):
         if token.refusal(NAME) is not None:
             return {"active": False}
-        return {"active": True, "client_id": token.client_id, "token_type": "Bearer",
-                "scope": token.scope, "sub": str(token.user_id or ""), "exp": token.get_expires_at(),
-                "iat": token.issued_at, "organization_id": token.organization_id}
+        return merge({"active": True, "client_id": token.client_id, "token_type": "Bearer",
+                      "scope": token.scope, "sub": str(token.user_id or ""), "exp": token.get_expires_at(),
+                      "iat": token.issued_at, "organization_id": token.organization_id}, token.custom_claims)
 
 
 server = SandboxAuthorizationServer(NAME, ("mokapen_at_", "def50200"), "MOKAPEN_ACCESS_TOKEN_TTL_SECONDS",
