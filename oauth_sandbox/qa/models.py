@@ -37,13 +37,15 @@ class JournalEntry(db.Model):
     __tablename__ = "sandbox_journal"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[float] = mapped_column(Float, index=True)
-    dialect: Mapped[str] = mapped_column(String(32), index=True)
+    # No index but the id's: at most JOURNAL_MAX_ENTRIES rows, read newest first by id (filters scan them in
+    # milliseconds), and each index was written and trimmed with every entry.
+    at: Mapped[float] = mapped_column(Float)
+    dialect: Mapped[str] = mapped_column(String(32))
     method: Mapped[str] = mapped_column(String(8))
-    path: Mapped[str] = mapped_column(String(2048), index=True)
+    path: Mapped[str] = mapped_column(String(2048))
     query: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[int] = mapped_column(index=True)
-    client_id: Mapped[Optional[str]] = mapped_column(String(128), index=True)
+    status: Mapped[int]
+    client_id: Mapped[Optional[str]] = mapped_column(String(128))
     username: Mapped[Optional[str]] = mapped_column(String(64))
     latency_ms: Mapped[float] = mapped_column(Float)
     request_body: Mapped[str] = mapped_column(Text, default="")
