@@ -14,6 +14,8 @@ from oauth_sandbox.extensions import db
 from oauth_sandbox.qa import faults
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
+FAULT = {"path": "/api/userinfo.php", "status": 503, "rate": 1.0}  # a shared setting (faults on) that no other
+# app in this process shares (rate-limit counters in memory are the process's)
 
 
 def admin(client, method, path, payload=None):
@@ -45,16 +47,16 @@ def test_two_threads_loading_the_settings_at_once_leave_the_newer_copy(tmp_path)
     assert b.submit(get).result() == 400
     settings.EVERYTHING.rows = slow_rows
     try:
-        other_client.put("/_sandbox/rate-limits", headers=ADMIN, json={"PHP_USERINFO_RATE_LIMIT": "1 per minute"})
+        other_client.post("/_sandbox/faults", headers=ADMIN, json=FAULT)
         slow = b.submit(get)  # reads the settings with the fault, slowly
         assert read.wait(10)
-        other_client.put("/_sandbox/rate-limits", headers=ADMIN, json={"PHP_USERINFO_RATE_LIMIT": "1000 per minute"})
+        other_client.delete("/_sandbox/faults", headers=ADMIN)
         assert a.submit(get).result() == 400
         go_on.set()
         slow.result()
     finally:
         settings.EVERYTHING.rows = real_rows
-    # The 1-per-minute limit was lifted before this request began, on a worker whose database nothing changed since:
+    # The fault was cleared before these requests began, on a worker whose database nothing changed since:
     assert [a.submit(get).result() for _ in range(3)] == [400, 400, 400]
 
 
@@ -83,17 +85,16 @@ def test_a_change_committed_on_a_pooled_connection_is_seen_by_a_thread_that_keep
     faults.inject = inject
     try:
         admin_thread = ThreadPoolExecutor(1, thread_name_prefix="admin")  # a keep-alive connection's thread
-        change = admin_thread.submit(lambda: app.test_client().put(
-            "/_sandbox/rate-limits", headers=ADMIN, json={"PHP_USERINFO_RATE_LIMIT": "1 per minute"}))
+        change = admin_thread.submit(lambda: app.test_client().post("/_sandbox/faults", headers=ADMIN, json=FAULT))
         assert admin_loaded.wait(10)
         assert in_new_thread("GET", "/api/userinfo.php").status_code == 400  # loads the settings last
         go_on.set()
-        assert change.result().status_code == 200
+        assert change.result().status_code == 201
     finally:
         faults.inject = real_inject
-    # The limit was committed before these requests began: the second is over it.
+    # The fault was committed before these requests began.
     statuses = [in_new_thread("GET", "/api/userinfo.php").status_code for _ in range(3)]
-    assert statuses == [400, 429, 429]
+    assert statuses == [503, 503, 503]
 
 
 def test_an_in_memory_database_sees_its_own_settings_change(tmp_path):
