@@ -47,16 +47,16 @@ def test_two_threads_loading_the_settings_at_once_leave_the_newer_copy(tmp_path)
     assert b.submit(get).result() == 400
     settings.EVERYTHING.rows = slow_rows
     try:
-        other_client.post("/_sandbox/faults", headers=ADMIN, json=FAULT)
+        other_client.put("/_sandbox/rate-limits", headers=ADMIN, json={"PHP_USERINFO_RATE_LIMIT": "1 per minute"})
         slow = b.submit(get)  # reads the settings with the fault, slowly
         assert read.wait(10)
-        other_client.delete("/_sandbox/faults", headers=ADMIN)
+        other_client.put("/_sandbox/rate-limits", headers=ADMIN, json={"PHP_USERINFO_RATE_LIMIT": "1000 per minute"})
         assert a.submit(get).result() == 400
         go_on.set()
         slow.result()
     finally:
         settings.EVERYTHING.rows = real_rows
-    # The fault was cleared before these requests began, on a worker whose database nothing changed since:
+    # The 1-per-minute limit was lifted before this request began, on a worker whose database nothing changed since:
     assert [a.submit(get).result() for _ in range(3)] == [400, 400, 400]
 
 
