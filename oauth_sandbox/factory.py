@@ -32,7 +32,14 @@ class SandboxFlask(Flask):
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, with the signing serializer made once per secret key, not on every request."""
+    """Flask's signed-cookie sessions, with the signing serializer made once per secret key, not on every request,
+    and a request without cookies (every API client's) given its new empty session at once, as Flask would after
+    looking for the cookie."""
+
+    def open_session(self, app, request):
+        if not request.environ.get("HTTP_COOKIE") and app.secret_key:
+            return self.session_class()
+        return super().open_session(app, request)
 
     def get_signing_serializer(self, app):
         cache = app.extensions.setdefault("sandbox_session_serializers", {})
