@@ -1,5 +1,4 @@
 """Error shapes: each dialect's JSON under its path prefixes, HTML pages everywhere else."""
-import json
 import logging
 import sqlite3
 
@@ -15,6 +14,7 @@ from werkzeug.exceptions import (
     ServiceUnavailable,
 )
 
+from . import jsonbody
 from .database import release_session
 from .extensions import db
 
@@ -117,7 +117,7 @@ def dialect_error_class():
 def json_object_body(make_error):
     """The request body as a JSON object ({} when empty); `make_error(message)` for one that is not."""
     try:
-        data = json.loads(request.get_data(as_text=True) or "{}")
+        data = jsonbody.loads(request.get_data(as_text=True) or "{}")
     except ValueError:
         raise make_error("The request body is not valid JSON") from None
     if not isinstance(data, dict):

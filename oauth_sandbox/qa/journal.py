@@ -19,6 +19,7 @@ from flask.globals import request_ctx
 from sqlalchemy import delete, func
 from sqlalchemy.exc import OperationalError
 
+from .. import jsonbody
 from ..errors import first_line
 from ..extensions import db
 from ..logs import is_secret_name, redact
@@ -69,7 +70,7 @@ def redacted_body_text(data):
     if not data:
         return ""
     try:
-        return redacted_json(json.loads(data))
+        return redacted_json(jsonbody.loads(data))
     except ValueError:
         return f"[{len(data)} bytes, not JSON or a form]"
 

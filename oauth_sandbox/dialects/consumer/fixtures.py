@@ -2,7 +2,7 @@
 from ...extensions import db
 from ...fixture_fields import FixtureError, FixtureSection, entries, field
 from ...models import User
-from .models import Operation, Role, Scope, set_role
+from .models import STATUS_CODES, STATUS_CODES_TEXT, Operation, Role, Scope, set_role
 
 
 def load_roles(data):
@@ -23,13 +23,16 @@ def load_roles(data):
 
 
 def load_operations(data):
-    """Operations: public, or private with the scope each needs, and the response each gives."""
+    """Operations: public, or private with the scope each needs, and the response (status and body) each gives."""
     for where, entry in entries(data, "operations"):
         public = field(entry, where, "public", bool, required=False, default=False)
+        status_code = field(entry, where, "status_code", int, required=False, default=200)
+        if status_code not in STATUS_CODES:
+            raise FixtureError(f"{where}.status_code: must be {STATUS_CODES_TEXT}, not {status_code}")
         db.session.add(Operation(
             method=field(entry, where, "method").upper(), path=field(entry, where, "path"), public=public,
             scope=field(entry, where, "scope", required=not public), response=entry.get("response", {}),
-            status_code=field(entry, where, "status_code", int, required=False, default=200)))
+            status_code=status_code))
 
 
 def load_client_fixture(entry, where, create):
