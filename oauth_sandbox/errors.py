@@ -3,6 +3,7 @@ import logging
 import sqlite3
 
 from flask import g, jsonify, make_response, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
@@ -10,7 +11,6 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
     NotFound,
-    SecurityError,
     ServiceUnavailable,
 )
 
@@ -146,7 +146,9 @@ def handle_dialect_error(exc):
 def handle_http_exception(exc):
     """404/405/413/429/… : the dialect's JSON under an API prefix, an HTML page elsewhere."""
     error_class = dialect_error_class()
-    if error_class is None and isinstance(exc, SecurityError):  # a host outside TRUSTED_HOSTS: no URLs to build
+    if error_class is None and request_ctx.url_adapter is None:
+        # The Host cannot be bound (outside TRUSTED_HOSTS: a SecurityError; not a host name at all: BadHost), so no
+        # page's URLs can be built: plain text.
         return f"{exc.code} {exc.name}: {exc.description}\n", exc.code, {"Content-Type": "text/plain; charset=utf-8"}
     if error_class is None:
         return render_error_page(exc.code, exc.name, exc.description)
