@@ -12,7 +12,6 @@ from werkzeug.routing import IntegerConverter
 
 from .extensions import db, migrate
 
-
 MAX_COLUMN_ID = 2**31 - 1  # PostgreSQL's INTEGER; SQLite's INTEGER holds 2^63 - 1
 
 

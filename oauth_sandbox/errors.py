@@ -183,8 +183,10 @@ def database_unavailable(exc):
 
 
 def cannot_be_stored(exc):
-    """Whether a database error says a value of the request cannot be stored (PostgreSQL and NUL characters)."""
-    return isinstance(exc, DataError) and "NUL" in str(exc.orig)
+    """Whether a database error says a value of the request cannot be stored: PostgreSQL's "data exception"
+    (SQLSTATE class 22: a NUL character, a string longer than its column, a number out of its column's range).
+    The views check what they take (a dialect's own message is better); this is the net under them."""
+    return isinstance(exc, DataError)
 
 
 def handle_database_error(exc):
@@ -195,7 +197,8 @@ def handle_database_error(exc):
     """
     if cannot_be_stored(exc):
         db.session.rollback()
-        return handle_http_exception(BadRequest("The request holds a NUL character, which cannot be stored"))
+        return handle_http_exception(BadRequest("The request holds a value that cannot be stored (a NUL character, "
+                                                "or a value too long or too large)"))
     if not database_unavailable(exc):
         return handle_unexpected_error(exc)
     release_session()  # the pool replaces a dead connection on the next checkout

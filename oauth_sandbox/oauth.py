@@ -104,15 +104,15 @@ def ambiguous_token_request(body=None):
 
 def basic_credentials_readable(authorization):
     """Whether Authlib can read an Authorization header: not HTTP Basic, Basic that is no base64 (Authlib ignores
-    it), or base64 of UTF-8 text."""
+    it), or base64 of UTF-8 text. Not: base64 of other bytes, or a non-ASCII character (Authlib fails on both)."""
     scheme, _, credentials = authorization.partition(" ")
     if scheme.lower() != "basic":
         return True
     try:
         base64.b64decode(credentials.strip()).decode("utf-8")
-    except binascii.Error:
+    except binascii.Error:  # before ValueError, which it is
         return True
-    except UnicodeDecodeError:
+    except ValueError:  # UnicodeDecodeError; or a str with a non-ASCII character, which b64decode refuses
         return False
     return True
 

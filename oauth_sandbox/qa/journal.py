@@ -114,7 +114,10 @@ def caller():
     token = g.get("request_token")
     if token is not None:
         return token.client_id, token.username
-    authorization = request.authorization if "Authorization" in request.headers else None
+    try:
+        authorization = request.authorization if "Authorization" in request.headers else None
+    except ValueError:  # werkzeug's parse fails on Basic credentials with a non-ASCII character (UnicodeError)
+        authorization = None
     basic = authorization.username if authorization and authorization.type == "basic" else None
     form, args, data = form_fields(), request.args, json_fields()
     client_id = basic if basic is not None else form.get("client_id") or args.get("client_id") or data.get("client_id")
