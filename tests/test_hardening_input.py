@@ -247,3 +247,36 @@ def test_a_fusio_operation_with_a_possible_status_answers_it(client):
     fixtures = {"operations": [{"method": "GET", "path": "/teapot", "public": True, "status_code": 418}]}
     assert client.post("/_sandbox/reset", json=fixtures, headers=ADMIN).status_code == 200
     assert client.get("/teapot").status_code == 418
+
+
+# --- found by the raw fuzzer (test_fuzz_raw.py) ------------------------------------------------------
+
+def test_a_host_that_is_no_host_name_gets_a_400_not_a_broken_error_page(client):
+    for path in ("/", "/nope", "/login"):
+        response = client.get(path, headers={"Host": "a" * 300})
+        assert response.status_code == 400, (path, response.status_code)
+    api = client.post("/api/token.php", headers={"Host": "a" * 300})
+    assert api.status_code == 400 and api.json["error"] == "invalid_request"
+
+
+def test_role_scopes_that_are_no_scope_names_are_refused(client):
+    for scopes in (["x" * 100], ["Has Space"], ["a\u0000"], [""]):
+        response = client.put("/_sandbox/roles/Consumer", json={"scopes": scopes}, headers=ADMIN)
+        assert response.status_code == 400 and "scope names" in response.json["message"], response.text
+    assert client.put("/_sandbox/roles/Consumer", json={"scopes": ["default", "new.scope-1"]},
+                      headers=ADMIN).status_code == 200
+
+
+@pytest.mark.parametrize("organization_id", [2**63, 2**31, -1])
+def test_fixture_ids_beyond_the_columns_range_are_refused(client, organization_id):
+    fixtures = {"organizations": [{"id": organization_id, "name": "Big"}]}
+    response = client.post("/_sandbox/reset", json=fixtures, headers=ADMIN)
+    assert response.status_code == 400 and "organizations[0].id" in response.json["message"], response.text
+
+
+def test_a_fixture_client_of_an_organization_beyond_the_range_is_refused(client):
+    fixtures = {"users": [{"username": "qa-user", "email": "qa@example.com", "password": "qa-password"}],
+                "clients": [{"dialect": "mokapen", "client_id": "qa", "client_secret": "qa-secret",
+                             "kind": "private", "organization": 2**63}]}
+    response = client.post("/_sandbox/reset", json=fixtures, headers=ADMIN)
+    assert response.status_code == 400 and "clients[0].organization" in response.json["message"], response.text

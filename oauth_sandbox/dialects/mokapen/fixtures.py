@@ -1,6 +1,7 @@
 """mokapen's part of a fixtures file: organizations with their members, and the Application beside a client."""
 import base64
 
+from ...database import MAX_COLUMN_ID
 from ...extensions import db
 from ...fixture_fields import FixtureError, FixtureSection, entries, field, user_named
 from .models import MEMBER_ROLES, Application, Membership, Organization
@@ -13,7 +14,7 @@ DEMO_LOGO = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADU
 def load_organizations(data):
     """Organizations, each with its members (users declared under users) and their roles."""
     for where, entry in entries(data, "organizations"):
-        organization = Organization(id=field(entry, where, "id", int), name=field(entry, where, "name"))
+        organization = Organization(id=organization_id(entry, where, "id"), name=field(entry, where, "name"))
         db.session.add(organization)
         db.session.flush()
         for index, member in enumerate(field(entry, where, "members", list, required=False, default=[])):
@@ -23,6 +24,14 @@ def load_organizations(data):
                 raise FixtureError(f"{label}.role: one of {', '.join(MEMBER_ROLES)}")
             db.session.add(Membership(organization_id=organization.id, role=role,
                                       user_id=user_named(field(member, label, "username"), label).id))
+
+
+def organization_id(entry, where, name):
+    """entry[name] as an organization id: what an id column holds and a path's <int:org_id> matches."""
+    value = field(entry, where, name, int)
+    if not 1 <= value <= MAX_COLUMN_ID:
+        raise FixtureError(f"{where}.{name}: must be from 1 to {MAX_COLUMN_ID}, not {value}")
+    return value
 
 
 def load_client_fixture(entry, where, create):
@@ -35,7 +44,7 @@ def load_client_fixture(entry, where, create):
     client = create(["authorization_code", "refresh_token"] if kind == "public" else ["client_credentials"])
     dedicated = entry.get("dedicated_user")
     db.session.add(Application(
-        client_pk=client.id, kind=kind, organization_id=field(entry, where, "organization", int),
+        client_pk=client.id, kind=kind, organization_id=organization_id(entry, where, "organization"),
         company_name=field(entry, where, "company_name", required=False, default="Example Ltd"),
         company_url=field(entry, where, "company_url", required=False, default="https://example.com"),
         dedicated_user=user_named(dedicated, f"{where}.dedicated_user") if dedicated else None,
