@@ -250,6 +250,8 @@ def openapi_paths():
     return {
         "/v1/oauth/": {"post": login},
         "/v1/oauth/index.php": {"post": {**login, "summary": "The same, at index.php"}},
+        "/v1/add/index.php": {"post": {**login, "summary": "The same, at the path seed 004's trailing-slash note "
+                                                           "names"}},
         "/v1/user/": {"get": {"summary": "The token's user", "tags": ["v1"], "parameters": [bearer_header()],
                               "responses": responses("200", V1_SUCCESS, V1_ERROR)}},
         "/v1/sessions/": {"get": {"summary": "The user's device sessions", "tags": ["v1"],
