@@ -20,10 +20,13 @@ MOKAPEN_TOKEN = obj(["token_type", "expires_in", "access_token", "organization_i
 
 def column_schema(column):
     """A field as its column holds it (api.field_problem refuses anything else): true/false, or a string no
-    longer than the column."""
+    longer than the column, without NUL."""
     if column.type.python_type is bool:
         return BOOLEAN
-    return {"type": "string", "maxLength": column.type.length} if column.type.length else STRING
+    schema = {"type": "string", "pattern": "^[^\\x00]*$"}
+    if column.type.length:
+        schema["maxLength"] = column.type.length
+    return schema
 
 
 def resource_schemas(resource):
