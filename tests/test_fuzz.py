@@ -35,7 +35,7 @@ def test_every_endpoint_answers_generated_input_in_its_dialects_shape(api_schema
         fuzz()
 
 
-STATEFUL_EXAMPLES = int(os.environ.get("SANDBOX_FUZZ_STATEFUL_EXAMPLES", 25))
+STATEFUL_EXAMPLES = int(os.environ.get("SANDBOX_FUZZ_STATEFUL_EXAMPLES", 15))
 
 
 def bearer_for(app):
