@@ -8,16 +8,21 @@ from pathlib import Path
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db, migrate
+
+MAX_COLUMN_ID = 2**31 - 1  # PostgreSQL's INTEGER; SQLite's INTEGER holds 2^63 - 1
 
 
 def init_app(app):
     """Bind SQLAlchemy; on SQLite use WAL, writers taking turns (WriterLock) and a busy timeout for the rest.
 
     Statement parameters (names, hashes, journal bodies) stay out of error messages and so out of the logs. A new
-    SQLite file is created readable by its owner only (SQLite gives its -wal and -shm files the same mode).
+    SQLite file is created readable by its owner only (SQLite gives its -wal and -shm files the same mode). Ids in
+    paths (`<int:…>`) are bounded by the columns they are looked up in (ColumnId).
     """
+    app.url_map.converters["int"] = ColumnId  # before any blueprint adds its rules
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     options.setdefault("hide_parameters", True)
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
@@ -42,6 +47,15 @@ def init_app(app):
     migrate.init_app(app, db, directory=str(Path(app.root_path) / "migrations"))
     with app.app_context():
         event.listen(db.engine, "connect", configure_sqlite_connection)
+
+
+class ColumnId(IntegerConverter):
+    """`<int:…>` in every route: a non-negative integer that fits an id column (PostgreSQL's INTEGER, the smaller
+    of the two databases'); a larger one matches no route (404 in the path's shape) instead of failing in the
+    database (an overflow: 500)."""
+
+    def __init__(self, url_map, fixed_digits=0, min=0, max=MAX_COLUMN_ID, signed=False):  # noqa: A002 (werkzeug's)
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def create_private_file(path):

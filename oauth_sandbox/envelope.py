@@ -22,7 +22,7 @@ import time
 from flask import current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 
-from . import housekeeping, settings
+from . import housekeeping, jsonbody, settings
 from .dialects import DIALECTS
 from .errors import dialect_owner
 from .extensions import csrf
@@ -37,9 +37,13 @@ LIMIT_HEADERS = {dialect.name: dialect.rate_limit_headers for dialect in DIALECT
 
 class JournaledJSONProvider(DefaultJSONProvider):
     """Flask's JSON, in the documents' key order, keeping on each response the value it was made from (the
-    journal records that, rather than parsing the body again)."""
+    journal records that, rather than parsing the body again); bodies are parsed by `jsonbody.loads`."""
 
     sort_keys = False  # "success" before "data", as the documents show
+
+    def loads(self, s, **kwargs):
+        """Request bodies (`request.get_json`) through the one parser, which refuses deep nesting."""
+        return jsonbody.loads(s, **kwargs)
 
     def response(self, *args, **kwargs):
         response = super().response(*args, **kwargs)

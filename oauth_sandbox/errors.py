@@ -1,9 +1,9 @@
 """Error shapes: each dialect's JSON under its path prefixes, HTML pages everywhere else."""
-import json
 import logging
 import sqlite3
 
 from flask import g, jsonify, make_response, render_template, request
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import (
@@ -11,10 +11,10 @@ from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
     NotFound,
-    SecurityError,
     ServiceUnavailable,
 )
 
+from . import jsonbody
 from .database import release_session
 from .extensions import db
 
@@ -117,7 +117,7 @@ def dialect_error_class():
 def json_object_body(make_error):
     """The request body as a JSON object ({} when empty); `make_error(message)` for one that is not."""
     try:
-        data = json.loads(request.get_data(as_text=True) or "{}")
+        data = jsonbody.loads(request.get_data(as_text=True) or "{}")
     except ValueError:
         raise make_error("The request body is not valid JSON") from None
     if not isinstance(data, dict):
@@ -146,7 +146,9 @@ def handle_dialect_error(exc):
 def handle_http_exception(exc):
     """404/405/413/429/… : the dialect's JSON under an API prefix, an HTML page elsewhere."""
     error_class = dialect_error_class()
-    if error_class is None and isinstance(exc, SecurityError):  # a host outside TRUSTED_HOSTS: no URLs to build
+    if error_class is None and request_ctx.url_adapter is None:
+        # The Host cannot be bound (outside TRUSTED_HOSTS: a SecurityError; not a host name at all: BadHost), so no
+        # page's URLs can be built: plain text.
         return f"{exc.code} {exc.name}: {exc.description}\n", exc.code, {"Content-Type": "text/plain; charset=utf-8"}
     if error_class is None:
         return render_error_page(exc.code, exc.name, exc.description)
@@ -181,8 +183,10 @@ def database_unavailable(exc):
 
 
 def cannot_be_stored(exc):
-    """Whether a database error says a value of the request cannot be stored (PostgreSQL and NUL characters)."""
-    return isinstance(exc, DataError) and "NUL" in str(exc.orig)
+    """Whether a database error says a value of the request cannot be stored: PostgreSQL's "data exception"
+    (SQLSTATE class 22: a NUL character, a string longer than its column, a number out of its column's range).
+    The views check what they take (a dialect's own message is better); this is the net under them."""
+    return isinstance(exc, DataError)
 
 
 def handle_database_error(exc):
@@ -193,7 +197,8 @@ def handle_database_error(exc):
     """
     if cannot_be_stored(exc):
         db.session.rollback()
-        return handle_http_exception(BadRequest("The request holds a NUL character, which cannot be stored"))
+        return handle_http_exception(BadRequest("The request holds a value that cannot be stored (a NUL character, "
+                                                "or a value too long or too large)"))
     if not database_unavailable(exc):
         return handle_unexpected_error(exc)
     release_session()  # the pool replaces a dead connection on the next checkout

@@ -3,6 +3,8 @@
 Each dialect gets its own `SandboxAuthorizationServer` and `SandboxResourceProtector` (its clients,
 token format, lifetime and error shape), but codes, tokens and their rules live here once.
 """
+import base64
+import binascii
 import re
 from collections import Counter
 from functools import lru_cache
@@ -128,6 +130,21 @@ def ambiguous_token_request(body=None):
     return None
 
 
+def basic_credentials_readable(authorization):
+    """Whether Authlib can read an Authorization header: not HTTP Basic, Basic that is no base64 (Authlib ignores
+    it), or base64 of UTF-8 text. Not: base64 of other bytes, or a non-ASCII character (Authlib fails on both)."""
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return True
+    try:
+        base64.b64decode(credentials.strip()).decode("utf-8")
+    except binascii.Error:  # before ValueError, which it is
+        return True
+    except ValueError:  # UnicodeDecodeError; or a str with a non-ASCII character, which b64decode refuses
+        return False
+    return True
+
+
 class FormRequest(FlaskOAuth2Request):
     """Authlib's request over Flask's, with its URL from `request_url`."""
 
@@ -199,7 +216,12 @@ class SandboxAuthorizationServer(AuthorizationServer):
         return super().create_endpoint_response(name, oauth_request)
 
     def refuse_ambiguous(self, oauth_request):
-        """invalid_request, in the dialect's shape, for a request that authenticates twice or repeats a parameter."""
+        """invalid_request, in the dialect's shape, for a request that authenticates twice or repeats a parameter;
+        invalid_client (401) for HTTP Basic credentials that are not base64 of UTF-8 text (Authlib would fail on
+        them with a UnicodeDecodeError)."""
+        if not basic_credentials_readable(request.headers.get("Authorization", "")):
+            raise self.error_for(InvalidClientError(description="The Basic credentials cannot be read.",
+                                                    status_code=401))
         body = oauth_request.payload.data if isinstance(oauth_request, PayloadRequest) and request.is_json else None
         reason = ambiguous_token_request(body)
         if reason is not None:

@@ -238,6 +238,8 @@ V1_ERROR = obj(["success", "errors"], success={"type": "boolean", "enum": [False
                errors={"type": "object", "additionalProperties": obj(["code", "message"], code=INTEGER,
                                                                         message=STRING)})
 V1_SUCCESS = obj(["success", "data"], success={"type": "boolean", "enum": [True]}, data={"type": "object"})
+V1_SESSIONS = obj(["success", "data"], success={"type": "boolean", "enum": [True]},
+                  data={"type": "array", "items": obj(["id"], id=INTEGER)})  # session_json's
 
 
 def openapi_paths():
@@ -248,11 +250,13 @@ def openapi_paths():
     return {
         "/v1/oauth/": {"post": login},
         "/v1/oauth/index.php": {"post": {**login, "summary": "The same, at index.php"}},
+        "/v1/add/index.php": {"post": {**login, "summary": "The same, at the path seed 004's trailing-slash note "
+                                                           "names"}},
         "/v1/user/": {"get": {"summary": "The token's user", "tags": ["v1"], "parameters": [bearer_header()],
                               "responses": responses("200", V1_SUCCESS, V1_ERROR)}},
         "/v1/sessions/": {"get": {"summary": "The user's device sessions", "tags": ["v1"],
                                   "parameters": [bearer_header()],
-                                  "responses": responses("200", V1_SUCCESS, V1_ERROR)}},
+                                  "responses": responses("200", V1_SESSIONS, V1_ERROR)}},
         "/v1/sessions/{session_id}/": {"delete": {
             "summary": "Deauthorize a device session", "tags": ["v1"],
             "parameters": [path_param("session_id"), bearer_header()],

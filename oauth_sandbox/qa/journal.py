@@ -19,6 +19,7 @@ from flask.globals import request_ctx
 from sqlalchemy import JSON, delete, func
 from sqlalchemy.exc import OperationalError
 
+from .. import jsonbody
 from ..errors import first_line
 from ..extensions import db
 from ..logs import is_secret_name, redact
@@ -69,7 +70,7 @@ def redacted_body_text(data):
     if not data:
         return ""
     try:
-        return redacted_json(json.loads(data))
+        return redacted_json(jsonbody.loads(data))
     except ValueError:
         return f"[{len(data)} bytes, not JSON or a form]"
 
@@ -113,7 +114,10 @@ def caller():
     token = g.get("request_token")
     if token is not None:
         return token.client_id, token.username
-    authorization = request.authorization if "Authorization" in request.headers else None
+    try:
+        authorization = request.authorization if "Authorization" in request.headers else None
+    except ValueError:  # werkzeug's parse fails on Basic credentials with a non-ASCII character (UnicodeError)
+        authorization = None
     basic = authorization.username if authorization and authorization.type == "basic" else None
     form, data = form_fields(), json_fields()
     args = request.args if request.query_string else {}

@@ -1,12 +1,11 @@
 """The QA admin API's part of /openapi.json: every route under /_sandbox/ and /metrics, tagged `sandbox admin`
 (the readiness probe `sandbox health`), apart from the dialects' tags. web/openapi.py adds it to the document."""
 from ..dialects import DIALECTS
-from ..openapi_schema import BOOLEAN, INTEGER, STRING, json_body, obj, query
+from ..openapi_schema import ADMIN_ERROR, ADMIN_TAG, BOOLEAN, INTEGER, STRING, json_body, obj, path_param, query
 from .fixtures import CLIENT_STATUSES, client_schema, user_schema
 
-ADMIN_TAG, HEALTH_TAG = "sandbox admin", "sandbox health"
+HEALTH_TAG = "sandbox health"
 NUMBER = {"type": "number"}
-ADMIN_ERROR = obj(["error", "message"], error=STRING, message=STRING)
 ANY_OBJECT = {"type": "object"}
 ADMIN_AUTHORIZATION = {"name": "Authorization", "in": "header", "required": False, "schema": STRING,
                        "description": "Bearer ADMIN_TOKEN"}
@@ -112,7 +111,7 @@ def admin_paths():
             "delete": operation("Clear every fault", success_schema=obj(["cleared"], cleared=BOOLEAN))},
         "/_sandbox/faults/{fault_id}": {"delete": operation(
             "Remove one fault", success_schema=obj(["deleted"], deleted=INTEGER),
-            parameters=[{"name": "fault_id", "in": "path", "required": True, "schema": INTEGER}])},
+            parameters=[path_param("fault_id")])},
         "/_sandbox/rate-limits": {
             "get": operation("Every rate limit in force"),
             "put": operation("Override rate limits ('5 per minute'; null restores)",

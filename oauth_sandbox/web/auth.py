@@ -24,8 +24,9 @@ AREAS = (
 
 
 def safe_next(target):
-    """`target` if it is a local path on this server, else the front page (no open redirect)."""
-    if target:
+    """`target` if it is a local path on this server, else the front page (no open redirect, and no control
+    character: a line break cannot go into the Location header)."""
+    if target and target.isprintable():
         parts = urlsplit(target)
         # Browsers read "/\\host" as "//host": a backslash anywhere disqualifies the target.
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//") \
@@ -83,6 +84,7 @@ def logout():
 
 @bp.app_context_processor
 def inject_user():
-    """Make the logged-in user and a logout form available to every template."""
+    """Make the logged-in user and a logout form available to every template. The form only renders here: it reads
+    no form data (reading it would parse the body again, and the 413 page of a body over the limit would raise)."""
     user = current_user()
-    return {"current_user": user, "logout_form": LogoutForm() if user else None}
+    return {"current_user": user, "logout_form": LogoutForm(formdata=None) if user else None}

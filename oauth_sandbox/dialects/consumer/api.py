@@ -1,6 +1,5 @@
 """Fusio's consumer login and OAuth2 token endpoint (seed 003), with Fusio's shapes and messages."""
 import base64
-import binascii
 import re
 
 from flask import Blueprint, jsonify, request
@@ -139,7 +138,7 @@ def basic_credentials(authorization=None):
         return None
     try:
         client_id, _, secret = base64.b64decode(data).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # no base64 (binascii.Error), not UTF-8 (UnicodeDecodeError), a non-ASCII character
         return None
     return (client_id, secret) if client_id and secret else None
 

@@ -1,15 +1,28 @@
 """consumer's sections of a fixtures file: roles (and the users' `consumer_role`), operations."""
+import re
+
 from ...extensions import db
 from ...fixture_fields import STRING, STRINGS, FixtureError, FixtureSection, entries, field, schema_object
 from ...models import User
-from .models import Operation, Role, Scope, UserRole, all_scope_names, role_of, set_role
+from .models import (
+    SCOPE_NAME,
+    STATUS_CODES,
+    STATUS_CODES_TEXT,
+    Operation,
+    Role,
+    Scope,
+    UserRole,
+    all_scope_names,
+    role_of,
+    set_role,
+)
 
 ROLE_SCHEMA = schema_object(["name", "scopes"], name={**STRING, "minLength": 1, "maxLength": 64}, scopes=STRINGS)
 OPERATION_SCHEMA = schema_object(
     ["method", "path"], method={"enum": ["GET", "POST", "PUT", "PATCH", "DELETE"]},
     path={**STRING, "pattern": "^/", "maxLength": 255}, public={"type": "boolean"},
     scope={**STRING, "description": "required unless public"}, response={"description": "the JSON it answers"},
-    status_code={"type": "integer", "minimum": 100, "maximum": 599})
+    status_code={"type": "integer", "minimum": STATUS_CODES.start, "maximum": STATUS_CODES.stop - 1})
 FIXTURE_FIELDS = {"users": {"consumer_role": {**STRING, "description": "a role under roles (consumer)"}}}
 OPERATION_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -22,8 +35,9 @@ def add_scopes(names):
 
 def role_scopes(entry, where):
     scopes = field(entry, where, "scopes", list)
-    if not all(isinstance(scope, str) and scope and len(scope) <= 64 and "\x00" not in scope for scope in scopes):
-        raise FixtureError(f"{where}.scopes: must be a list of scope names")
+    if not all(isinstance(scope, str) and re.fullmatch(SCOPE_NAME, scope) for scope in scopes):
+        raise FixtureError(f"{where}.scopes: must be a list of scope names (lowercase letters, digits, '.', '_' or "
+                           "'-', at most 64)")
     return list(dict.fromkeys(scopes))
 
 
@@ -62,8 +76,8 @@ def load_operations(data):
         if not path.startswith("/") or len(path) > 255:
             raise FixtureError(f"{where}.path: a path starting with /, at most 255 characters")
         status_code = field(entry, where, "status_code", int, required=False, default=200)
-        if not 100 <= status_code <= 599:
-            raise FixtureError(f"{where}.status_code: from 100 to 599")
+        if status_code not in STATUS_CODES:
+            raise FixtureError(f"{where}.status_code: must be {STATUS_CODES_TEXT}, not {status_code}")
         db.session.add(Operation(
             method=method, path=path, public=public,
             scope=field(entry, where, "scope", required=not public), response=entry.get("response", {}),

@@ -17,10 +17,9 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from ...extensions import db
 from ...forms import MultiCheckboxField
 from ...models import User
-from .models import Operation
+from .models import SCOPE_NAME, STATUS_CODES, STATUS_CODES_TEXT, Operation
 
 USERNAME = r"^[a-zA-Z0-9\-_.]{3,32}$"
-SCOPE_NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"
 # Paths other parts of the sandbox own; an operation there would never be reached.
 RESERVED_PREFIXES = ("/api/", "/v1/", "/oauth/", "/consumer/", "/authorization/", "/portal/", "/account/",
                      "/static/", "/login", "/logout", "/callback", "/_sandbox/")
@@ -83,7 +82,8 @@ class OperationForm(FlaskForm):
         r"^/[A-Za-z0-9_\-./]*$", message="A path such as /todos, of letters, digits, '-', '_', '.', '/'")])
     public = BooleanField("Public (no token needed)")
     scope = SelectField("Scope required", validate_choice=False)
-    status_code = IntegerField("Status code", default=200, validators=[NumberRange(100, 599)])
+    status_code = IntegerField("Status code", default=200, validators=[NumberRange(
+        STATUS_CODES.start, STATUS_CODES.stop - 1, message=f"A status {STATUS_CODES_TEXT}")])
     response = TextAreaField("JSON response", default='{"success": true}')
     submit = SubmitField("Add operation")
 

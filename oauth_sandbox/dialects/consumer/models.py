@@ -47,6 +47,13 @@ class UserRole(db.Model):
     role: Mapped[Role] = relationship()
 
 
+# The statuses an operation may answer with, however it is declared (fixtures, the portal's admin page): a 1xx is
+# no final answer (the server closed the connection without one) and HTTP has nothing past 599.
+STATUS_CODES = range(200, 600)
+STATUS_CODES_TEXT = "between 200 and 599"
+SCOPE_NAME = r"^[a-z0-9][a-z0-9._-]{0,63}$"  # a scope's name, as the portal and the fixtures take it
+
+
 class Operation(db.Model):
     """An API operation at a path of its own: public, or private and requiring a scope."""
 
@@ -58,7 +65,7 @@ class Operation(db.Model):
     path: Mapped[str] = mapped_column(String(255), index=True)
     public: Mapped[bool] = mapped_column(default=False)
     scope: Mapped[Optional[str]] = mapped_column(String(64))
-    status_code: Mapped[int] = mapped_column(default=200)
+    status_code: Mapped[int] = mapped_column(default=200)  # in STATUS_CODES
     response: Mapped[dict] = mapped_column(JSON, default=dict)
     description: Mapped[str] = mapped_column(Text, default="")
 

@@ -1,5 +1,17 @@
 """consumer's part of /openapi.json: login, the token endpoint and the shipped operations."""
-from ...openapi_schema import INTEGER, OAUTH_ERROR, STRING, bearer_header, form_body, json_body, obj, responses
+from ...openapi_schema import (
+    ADMIN_ERROR,
+    ADMIN_TAG,
+    INTEGER,
+    OAUTH_ERROR,
+    STRING,
+    bearer_header,
+    form_body,
+    json_body,
+    obj,
+    responses,
+)
+from .models import SCOPE_NAME
 
 FUSIO_ERROR = obj(["success", "message"], success={"type": "boolean", "enum": [False]}, title=STRING, message=STRING)
 FUSIO_LOGIN = obj(["token", "expires_in", "refresh_token", "scope"], token=STRING, expires_in=INTEGER,
@@ -31,4 +43,15 @@ def openapi_paths():
         "/public_endpoint": {"get": {
             "summary": "A public operation", "tags": ["consumer"],
             "responses": responses("200", {"type": "object"}, FUSIO_ERROR)}},
+        # consumer's part of the QA admin API (admin.py), in the admin API's shape
+        "/_sandbox/roles/{name}": {"put": {
+            "summary": "Set a consumer role's scopes", "tags": [ADMIN_TAG],
+            "parameters": [{"name": "name", "in": "path", "required": True,
+                            "schema": {"type": "string", "minLength": 1}},
+                           {"name": "Authorization", "in": "header", "required": False, "schema": STRING,
+                            "description": "Bearer ADMIN_TOKEN"}],
+            "requestBody": json_body(["scopes"], scopes={"type": "array", "items": {
+                "type": "string", "pattern": SCOPE_NAME}}),
+            "responses": responses("200", obj(["name", "scopes"], name=STRING, scopes={
+                "type": "array", "items": STRING}), ADMIN_ERROR)}},
     }

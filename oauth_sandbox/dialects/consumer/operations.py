@@ -1,5 +1,4 @@
 """Fusio operations: any path an operation declares answers, private ones behind a scoped bearer token."""
-import json
 from dataclasses import dataclass
 from typing import Optional
 
@@ -7,6 +6,7 @@ from flask import g, jsonify, request
 from sqlalchemy import bindparam, select
 from werkzeug.exceptions import NotFound
 
+from ... import jsonbody
 from ...errors import dialect_error_class
 from ...ratelimit import RouteLimit, count_request
 from ...reads import CompiledRead
@@ -81,7 +81,7 @@ def invoke_operation(operation, this_request):
                                 403)
     if this_request.method in BODY_METHODS and this_request.get_data():
         try:
-            json.loads(this_request.get_data(as_text=True))
+            jsonbody.loads(this_request.get_data(as_text=True))
         except ValueError:
             raise ConsumerError("invalid_json", "The request body is not valid JSON") from None
     response = jsonify(operation.response)

@@ -119,13 +119,32 @@ def as_json(item, fields):
     return {"id": item.id, **{name: getattr(item, name) for name in fields}}
 
 
-def request_fields(fields, required):
-    """The writable fields of a JSON body; `required` must be among them on create."""
+def request_fields(model, fields, required):
+    """The writable fields of a JSON body, each one its column can hold (field_problem); `required` must be among
+    them on create."""
     body = json_object_body(lambda message: MokapenError("invalid_request", message))
     values = {name: body[name] for name in fields if name in body}
+    for name, value in values.items():
+        problem = field_problem(model.__table__.c[name], value)
+        if problem:
+            raise MokapenError("invalid_request", f"'{name}' {problem}")
     if required and not values.get(required):
         raise MokapenError("invalid_request", f"'{required}' is required")
     return values
+
+
+def field_problem(column, value):
+    """Why `value` cannot be stored in `column` (the same on SQLite and PostgreSQL), or None: a boolean column
+    takes true or false; a string column a string that fits its length, without NUL (PostgreSQL cannot store it)."""
+    if column.type.python_type is bool:
+        return None if isinstance(value, bool) else "must be true or false"
+    if not isinstance(value, str):
+        return "must be a string"
+    if column.type.length is not None and len(value) > column.type.length:
+        return f"must be at most {column.type.length} characters"
+    if "\x00" in value:
+        return "must not hold a NUL character"
+    return None
 
 
 def find_item(model, org_id, item_id):
@@ -143,7 +162,7 @@ def collection(org_id, resource):
     model, fields, required = RESOURCES[resource]
     check_request(org_id, resource, write=request.method == "POST")
     if request.method == "POST":
-        item = model(organization_id=org_id, **request_fields(fields, required))
+        item = model(organization_id=org_id, **request_fields(model, fields, required))
         db.session.add(item)
         db.session.commit()
         return jsonify(data=as_json(item, fields)), 201
@@ -165,7 +184,7 @@ def item(org_id, resource, item_id):
         db.session.commit()
         return "", 204
     if request.method in ("PUT", "PATCH"):
-        for name, value in request_fields(fields, required if request.method == "PUT" else None).items():
+        for name, value in request_fields(model, fields, required if request.method == "PUT" else None).items():
             setattr(found, name, value)
         db.session.commit()
     return jsonify(data=as_json(found, fields))

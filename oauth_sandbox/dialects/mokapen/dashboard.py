@@ -45,9 +45,10 @@ def manager_required(view):
 
 
 def app_in_organization(client_pk):
-    """An application of the current organization, or 404."""
-    app = db.session.get(Application, client_pk)
-    if app is None or app.organization_id != current_organization().id:
+    """An application of the current organization, or 404 (also for a user in no organization)."""
+    organization = current_organization()
+    app = db.session.get(Application, client_pk) if organization else None
+    if app is None or app.organization_id != organization.id:
         abort(404)
     return app
 

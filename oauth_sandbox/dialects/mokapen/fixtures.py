@@ -2,6 +2,7 @@
 Application beside a client."""
 import base64
 
+from ...database import MAX_COLUMN_ID
 from ...extensions import db
 from ...fixture_fields import INTEGER, STRING, FixtureError, FixtureSection, entries, field, schema_object, user_named
 from ...models import User
@@ -54,10 +55,7 @@ def load_organizations(data):
     """Organizations, each with its members (users declared under users) and their roles; then the users'
     `memberships`."""
     for where, entry in entries(data, "organizations", ORGANIZATION_SCHEMA):
-        organization_id = field(entry, where, "id", int)
-        if organization_id < 1:
-            raise FixtureError(f"{where}.id: a positive whole number")
-        organization = Organization(id=organization_id, name=organization_name(entry, where))
+        organization = Organization(id=organization_id(entry, where, "id"), name=organization_name(entry, where))
         db.session.add(organization)
         db.session.flush()
         db.session.add_all(Membership(organization_id=organization.id, user_id=user_id, role=role)
@@ -86,6 +84,14 @@ def set_memberships(user, memberships, where):
                        for organization_id, role in wanted.items())
 
 
+def organization_id(entry, where, name):
+    """entry[name] as an organization id: what an id column holds and a path's <int:org_id> matches."""
+    value = field(entry, where, name, int)
+    if not 1 <= value <= MAX_COLUMN_ID:
+        raise FixtureError(f"{where}.{name}: must be from 1 to {MAX_COLUMN_ID}, not {value}")
+    return value
+
+
 def load_client_fixture(entry, where, create):
     """A `clients[i]` entry of mokapen: a public or private app of an organization (its Application row); a
     public app's `headless_user` (kept by the core client) is approved without the pages, for the request's
@@ -95,14 +101,14 @@ def load_client_fixture(entry, where, create):
         raise FixtureError(f"{where}.kind: public or private")
     if kind != "public" and entry.get("headless_user"):
         raise FixtureError(f"{where}.headless_user: only public apps have an authorization page to skip")
-    organization_id = field(entry, where, "organization", int)
-    if db.session.get(Organization, organization_id) is None:
-        raise FixtureError(f"{where}.organization: no organization {organization_id} (declare it under "
+    organization = organization_id(entry, where, "organization")
+    if db.session.get(Organization, organization) is None:
+        raise FixtureError(f"{where}.organization: no organization {organization} (declare it under "
                            "organizations)")
     client = create(["authorization_code", "refresh_token"] if kind == "public" else ["client_credentials"])
     dedicated = field(entry, where, "dedicated_user", required=False)
     db.session.add(Application(
-        client_pk=client.id, kind=kind, organization_id=organization_id,
+        client_pk=client.id, kind=kind, organization_id=organization,
         company_name=field(entry, where, "company_name", required=False, default="Example Ltd"),
         company_url=field(entry, where, "company_url", required=False, default="https://example.com"),
         dedicated_user=user_named(dedicated, f"{where}.dedicated_user") if dedicated else None,
