@@ -26,7 +26,8 @@ NOT_REQUESTS = {
     "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt && .venv/bin/python -m pytest",
     "sudo apt-get install -y postgresql redis-server          # or servers you already run",
     ".venv/bin/flask init-db                      # migrate the schema (as flask db upgrade)",
-    "pip install ./oauth-sandbox              # the checkout (or its wheel); the distribution is oauth-sandbox",
+    'pip install ".[pytest]"                  # in the checkout (the distribution is oauth-sandbox; [pytest]: the '
+    "plugin's pytest)",
 }
 ANNOTATION = re.compile(r"\s+# (…)?(\d{3,4})\b(.*)$")
 PLACEHOLDERS = ("AUTHORIZATION_CODE", "ACCESS_TOKEN", "REFRESH_TOKEN", "SESSION_ID")
