@@ -4,6 +4,7 @@ import json
 import os
 import re
 import socket
+import stat
 import subprocess
 import sys
 import tarfile
@@ -181,6 +182,7 @@ def test_run_serves_the_sandbox_from_its_data_dir(venv, tmp_path, capsys):
         assert status == 200 and json.loads(clock)["offset"] == 0
         assert get(server.url + "/_sandbox/clock", "wrong-token")[0] == 401
         assert (data_dir / "sandbox.db").is_file()
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700  # created so: it holds the secrets
         assert not list(elsewhere.iterdir()), "nothing is written to the working dir"
     finally:
         output = server.stop()

@@ -1,7 +1,8 @@
 """The README works as printed: every shell block that talks to the sandbox is run, in order, against a live sandbox,
 with only the port changed (README.md: "the URLs assume port 5000"), the placeholders filled in from the answers
-before them and the admin token the live sandbox has for `$(cat instance/admin_token)`. Each sample output shown under a request (`# {...}`, `…` for what differs per run) is what the sandbox
-answers, keys in the order it sends them; each annotated request (`# 400 invalid_request`, `# 1002`) answers so.
+before them and the admin token the live sandbox has for `$(cat instance/admin_token)`. Each sample output shown
+under a request (`# {...}`, `…` for what differs per run) is what the sandbox answers, keys in the order it sends
+them; each annotated request (`# 400 invalid_request`, `# 1002`) answers so.
 
 The other shell blocks install, deploy or run the command line; they are named below, so that a new block that talks
 to the sandbox cannot be left out."""
