@@ -15,6 +15,11 @@ config = context.config
 # migrates itself at start.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
+# The sandbox migrating itself (at start, `flask seed-demo`: oauth_sandbox.bootstrap.migrate) passes
+# `-x log=quiet`: only Alembic's warnings then, not a line per revision on every command; `flask db
+# upgrade` and `flask init-db`, which the user runs to migrate, show each revision.
+if context.get_x_argument(as_dictionary=True).get('log') == 'quiet':
+    logging.getLogger('alembic').setLevel(logging.WARNING)
 
 
 def get_engine():

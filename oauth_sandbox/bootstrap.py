@@ -24,7 +24,7 @@ def prepare_profile(app):
         if tables and "alembic_version" not in tables:
             raise RuntimeError(f"{db.engine.url} was created without migrations: delete it (the demo data is "
                                "created again) or, if its schema is current, run `flask db stamp head`.")
-        upgrade()
+        migrate()
         source = app.config["SANDBOX_FIXTURES"]
         if demo.is_empty():
             fixtures.load_configured_data()
@@ -33,6 +33,13 @@ def prepare_profile(app):
         elif source:
             fixtures.check_configured_data()
             app.logger.info(f"The database holds data from an earlier start: POST /_sandbox/reset loads {source}.")
+
+
+def migrate():
+    """The schema to the newest revision, without Alembic's INFO line per revision (migrations/env.py's `-x
+    log=quiet`): the sandbox migrates itself at start and in `seed-demo`, where they would precede every command's
+    own output; `flask db upgrade` / `flask init-db` show them."""
+    upgrade(x_arg=["log=quiet"])
 
 
 def load_demo_data():

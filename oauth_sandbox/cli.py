@@ -25,15 +25,17 @@ def seed_demo_command():
     """Load the demo users and clients into an empty database (migrated first); says what it did, or why not."""
     from .models import User
 
-    upgrade()
+    bootstrap.migrate()
     profile = current_app.config["SANDBOX_PROFILE"]
     if not demo.is_empty():
         usernames = sorted(db.session.scalars(db.select(User.username)))
-        if profile == "development" and usernames == sorted(name for name, _, _ in demo.DEMO_USERS) \
-                and not current_app.config.get("SANDBOX_FIXTURES"):
-            click.echo("Nothing to do: the development profile loaded the demo data at this database's first start "
-                       f"(johndoe / {demo.DEMO_PASSWORD}, php-demo / php-demo-secret). To put it back as it was: "
-                       "POST /_sandbox/reset (or the console's reset).")
+        demo_users = usernames == sorted(name for name, _, _ in demo.DEMO_USERS) \
+            and not current_app.config.get("SANDBOX_FIXTURES")
+        if demo_users:
+            done = ("Nothing to do: the development profile loaded the demo data at this database's first start"
+                    if profile == "development" else "The demo data is already loaded")
+            click.echo(f"{done} (johndoe / {demo.DEMO_PASSWORD}, php-demo / php-demo-secret). To put it back as it "
+                       "was: POST /_sandbox/reset (or the console's reset).")
             return
         shown = ", ".join(usernames[:5]) + (f" and {len(usernames) - 5} more" if len(usernames) > 5 else "")
         first_start = (" (the development profile loads the demo data, or SANDBOX_FIXTURES, at a database's first "

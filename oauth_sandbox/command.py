@@ -23,6 +23,14 @@ def default_data_dir():
     return Path(base) / "oauth-sandbox"
 
 
+def make_data_dir(data_dir):
+    """The data dir (given, or the default), absolute, created when missing as the app creates its instance dir
+    (config.py): 0700, since it holds the secrets, the admin token and the database."""
+    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return data_dir
+
+
 def hash_the_demo_password_early():
     """Start-up: hash the demo password (security.known_password_hash) in a background thread, on another core
     while the rest of the app is imported and built (scrypt releases the GIL), rather than after, when the demo
@@ -70,8 +78,7 @@ def run(host, port, data_dir, fixtures):
     from .factory import create_app
     from .qa.fixtures import FixtureError
 
-    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = make_data_dir(data_dir)
     if fixtures is not None:
         os.environ["SANDBOX_FIXTURES"] = str(fixtures.resolve())
     token_file = data_dir / "admin_token"
@@ -138,8 +145,7 @@ def create_client(data_dir, args):
 
     if {"--help", "-h"} & set(args):  # its help, without making a data dir
         create_client_command.main(["--help"], prog_name="oauth-sandbox create-client [--data-dir DIR]")
-    data_dir = (data_dir or default_data_dir()).expanduser().resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = make_data_dir(data_dir)
     try:
         app = create_app(instance_path=str(data_dir))
     except (FixtureError, OSError, RuntimeError) as error:

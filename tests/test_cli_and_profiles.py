@@ -30,8 +30,10 @@ def test_create_client_prints_a_secret_that_works_once_stored_hashed(client, run
 
 
 def test_seed_demo_refuses_a_database_with_users(runner):
+    assert runner.invoke(args=["seed-demo"]).output.startswith("The demo data is already loaded")  # just the demo's
+    runner.invoke(args=["create-user", "alice", "--email", "alice@example.com", "--password", "x"])
     result = runner.invoke(args=["seed-demo"])
-    assert result.exit_code != 0 and "already holds users" in result.output
+    assert result.exit_code != 0 and "already holds users (alice, janedoe, johndoe)" in result.output
 
 
 def test_init_db_and_seed_demo_on_an_empty_database(tmp_path):

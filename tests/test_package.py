@@ -2,7 +2,9 @@
 `oauth-sandbox` command and the pytest plugin from a directory that is not the checkout."""
 import json
 import os
+import re
 import socket
+import stat
 import subprocess
 import sys
 import tarfile
@@ -180,6 +182,7 @@ def test_run_serves_the_sandbox_from_its_data_dir(venv, tmp_path, capsys):
         assert status == 200 and json.loads(clock)["offset"] == 0
         assert get(server.url + "/_sandbox/clock", "wrong-token")[0] == 401
         assert (data_dir / "sandbox.db").is_file()
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700  # created so: it holds the secrets
         assert not list(elsewhere.iterdir()), "nothing is written to the working dir"
     finally:
         output = server.stop()
@@ -218,23 +221,17 @@ def test_check_fixtures(venv, tmp_path):
     assert "users[0].email: required" in refused.stdout + refused.stderr
 
 
-def test_the_plugin_is_there_once_installed(venv, tmp_path):
-    """No -p, no conftest: the pytest11 entry point loads it."""
+def test_the_plugin_is_there_once_installed(dist, venv, tmp_path):
+    """The README's plugin example as its first line says: install what it names (the wheel for `oauth-sandbox`),
+    then the venv's own `pytest`, no -p and no conftest: the pytest11 entry point loads the plugin."""
+    wheel, _ = dist
     bin_dir, _ = venv
     elsewhere = tmp_path
-    check(bin_dir / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", "pytest", cwd=elsewhere)
-    (elsewhere / "test_installed.py").write_text('''
-import json
-import urllib.request
-
-
-def test_token(oauth_sandbox):
-    request = urllib.request.Request(oauth_sandbox.url + "/v1/oauth/?username=johndoe&password=demo-password",
-                                     method="POST")
-    with urllib.request.urlopen(request) as response:
-        assert len(json.loads(response.read())["data"]["access_token"]) == 40
-    assert oauth_sandbox.admin.requests(path="/v1/oauth/")[0]["status"] == 200
-''')
-    done = check(bin_dir / "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_installed.py",
-                 cwd=elsewhere)
-    assert "1 passed" in done.stdout
+    example = (ROOT / "README.md").read_text().split("<!-- plugin-example:start -->")[1].split(
+        "<!-- plugin-example:end -->")[0].split("```python\n")[1].split("```")[0]
+    install = re.search(r"`pip install ([^`]+)`, then `pytest`", example.splitlines()[0]).group(1)
+    packages = [part.strip('"').replace("oauth-sandbox", str(wheel), 1) for part in install.split()]
+    check(bin_dir / "python", "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages, cwd=elsewhere)
+    (elsewhere / "test_my_client.py").write_text(example)
+    done = check(bin_dir / "pytest", "-q", "-p", "no:cacheprovider", cwd=elsewhere)
+    assert "3 passed" in done.stdout

@@ -4,6 +4,7 @@ and the CLI's create-client and seed-demo. Everything is checked as a user sees 
 import base64
 import json
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -385,10 +386,14 @@ def test_seed_demo_loads_an_empty_database_and_says_so(tmp_path, profile):
     app, result = run_seed_demo(tmp_path, profile)
     assert result.exit_code == 0 and f"Demo data loaded into the {profile} profile's database" in result.output
     assert ("demo passwords and secrets are public" in result.output) == (profile == "production")
+    assert "alembic" not in result.output  # no INFO line per migration before the command's own answer
     assert app.test_client().post("/consumer/login", json={"username": "johndoe",
                                                            "password": "demo-password"}).status_code == 200
     again = app.test_cli_runner().invoke(args=["seed-demo"])
-    assert again.exit_code == 1 and "already holds users (janedoe, johndoe)" in again.output
+    assert again.exit_code == 0 and again.output.startswith("The demo data is already loaded"), again.output
+    app.test_cli_runner().invoke(args=["create-user", "alice", "--email", "alice@example.com", "--password", "x"])
+    refused = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert refused.exit_code == 1 and "already holds users (alice, janedoe, johndoe)" in refused.output
 
 
 def test_seed_demo_in_the_development_profile_says_why_there_is_nothing_to_do(tmp_path):
@@ -503,14 +508,17 @@ def test_oauth_sandbox_create_client_registers_in_a_data_dir(tmp_path):
 
     env = {name: value for name, value in os.environ.items() if not name.startswith(("SANDBOX_", "DATABASE_URL"))}
     env["PYTHONPATH"] = str(Path(__file__).parent.parent)  # the checkout's package
-    command = [sys.executable, "-m", "oauth_sandbox.command", "create-client", "--data-dir", str(tmp_path)]
+    data_dir = tmp_path / "sandbox-data"
+    command = [sys.executable, "-m", "oauth_sandbox.command", "create-client", "--data-dir", str(data_dir)]
     made = subprocess.run([*command, "cli-app", "--dialect", "consumer", "--owner", "johndoe"], env=env,
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert made.returncode == 0 and "Client cli-app created for the consumer dialect" in made.stdout, made.stderr
+    assert made.stderr == ""  # the data dir's first migration says nothing (Alembic's INFO lines are off)
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700  # it holds the secrets
     refused = subprocess.run([*command, "x", "--dialect", "v1"], env=env, capture_output=True, text=True,
                              timeout=60, cwd=tmp_path)
     assert refused.returncode == 1 and "The v1 dialect has no clients" in refused.stderr
-    app = create_app({"SANDBOX_ADMIN_TOKEN": "test-admin-token"}, instance_path=str(tmp_path))  # `run` on that dir
+    app = create_app({"SANDBOX_ADMIN_TOKEN": "test-admin-token"}, instance_path=str(data_dir))  # `run` on that dir
     token = app.test_client().post("/authorization/token", data={"grant_type": "client_credentials"},
                                    headers=basic("cli-app", secret_of(made.stdout)))
     assert token.status_code == 200, token.json

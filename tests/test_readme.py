@@ -1,7 +1,8 @@
 """The README works as printed: every shell block that talks to the sandbox is run, in order, against a live sandbox,
-with only the port changed (README.md: "the URLs assume port 5000") and the placeholders filled in from the answers
-before them. Each sample output shown under a request (`# {...}`, `…` for what differs per run) is what the sandbox
-answers, keys in the order it sends them; each annotated request (`# 400 invalid_request`, `# 1002`) answers so.
+with only the port changed (README.md: "the URLs assume port 5000"), the placeholders filled in from the answers
+before them and the admin token the live sandbox has for `$(cat instance/admin_token)`. Each sample output shown
+under a request (`# {...}`, `…` for what differs per run) is what the sandbox answers, keys in the order it sends
+them; each annotated request (`# 400 invalid_request`, `# 1002`) answers so.
 
 The other shell blocks install, deploy or run the command line; they are named below, so that a new block that talks
 to the sandbox cannot be left out."""
@@ -26,10 +27,12 @@ NOT_REQUESTS = {
     "python3 -m venv .venv && .venv/bin/pip install -r requirements-dev.txt && .venv/bin/python -m pytest",
     "sudo apt-get install -y postgresql redis-server          # or servers you already run",
     ".venv/bin/flask init-db                      # migrate the schema (as flask db upgrade)",
-    "pip install ./oauth-sandbox              # the checkout (or its wheel); the distribution is oauth-sandbox",
+    'pip install ".[pytest]"                  # in the checkout (the distribution is oauth-sandbox; [pytest]: the '
+    "plugin's pytest)",
 }
 ANNOTATION = re.compile(r"\s+# (…)?(\d{3,4})\b(.*)$")
 PLACEHOLDERS = ("AUTHORIZATION_CODE", "ACCESS_TOKEN", "REFRESH_TOKEN", "SESSION_ID")
+ADMIN_TOKEN = "readme-admin-token"
 
 
 def sections():
@@ -149,7 +152,7 @@ def test_the_sections_requests_answer_as_printed(live_server, section):
                 if placeholder in command:
                     assert placeholder in state, (placeholder, command)
                     command = command.replace(placeholder, state[placeholder])
-            body, status = run(command.replace(README_URL, url))
+            body, status = run(command.replace(README_URL, url).replace("$(cat instance/admin_token)", ADMIN_TOKEN))
             ran += 1
             if annotation and annotation.group(1):  # `# …429`: the loop's last status
                 assert body.split()[-1] == annotation.group(2), (command, body)
@@ -164,6 +167,13 @@ def test_the_sections_requests_answer_as_printed(live_server, section):
                 assert matches(sample, body), f"{command}\nREADME: {sample}\nsandbox: {body}"
             remember(state, body)
     assert ran >= 3
+    if "php" in title:  # the section leaves token.php usable for the sample clients it runs next
+        assert requests.post(f"{url}/api/token.php").status_code == 400
+
+
+@pytest.fixture
+def app_config():
+    return {"SANDBOX_ADMIN_TOKEN": ADMIN_TOKEN}
 
 
 def test_the_readme_says_to_install_what_the_seed_002_python_sample_needs():

@@ -1,5 +1,6 @@
 """Mokapen's developer dashboard and consent page in a real browser."""
 import requests
+from playwright.sync_api import expect
 
 from oauth_sandbox.dialects.mokapen import DEMO_LOGO
 
@@ -114,16 +115,20 @@ def test_create_form_shows_the_fields_of_the_chosen_type_steps_and_asks_for_the_
     log_in(page, live_server.url, "/account/developer/apps/new")
     assert page.inner_text("ol.steps [aria-current=step]") == "Details"
     page.check("input[name=kind][value=private]")
-    assert page.is_visible("#dedicated_user") and not page.is_visible("#redirect_url")
+    # static/application_form.js (deferred) shows and hides the fields: wait for it, as a person would look
+    expect(page.locator("#dedicated_user")).to_be_visible()
+    expect(page.locator("#redirect_url")).to_be_hidden()
     page.check("input[name=kind][value=public]")
-    assert page.is_visible("#redirect_url") and not page.is_visible("#dedicated_user")
+    expect(page.locator("#redirect_url")).to_be_visible()
+    expect(page.locator("#dedicated_user")).to_be_hidden()
     page.fill("#company_name", "Acme")
     page.fill("#company_url", "acme")  # not an absolute URL: the form comes back
     page.fill("#name", "Acme CRM")
     page.set_input_files("#logo", str(tmp_path / "logo.png"))
     page.click("input[type=submit][value=Continue]")
     assert "choose the logo again" in page.inner_text("#logo-again")
-    assert page.is_visible("#redirect_url") and not page.is_visible("#dedicated_user")  # the choice is kept
+    expect(page.locator("#redirect_url")).to_be_visible()  # the choice is kept, once the page's script has run
+    expect(page.locator("#dedicated_user")).to_be_hidden()
     if shots:
         page.screenshot(path=os.path.join(shots, "new_app_errors.png"), full_page=True)
     page.fill("#company_url", "https://acme.example")
