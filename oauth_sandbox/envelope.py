@@ -4,7 +4,8 @@ Before the view:
 0. CSRF, for the methods that change something (flask-wtf's check, which skips reads only after resolving the view's
    exemptions: not worth a GET's time);
 1. note when the request began (the journal's latency);
-2. the shared settings, re-read only when their version changed (and the clock adopted from them);
+2. the shared settings, re-read only when their version changed, and that version read only when the database
+   changed (settings.load; the clock adopted from them);
 3. an injected fault for this path, when any are configured (a flag in the settings says whether);
 4. the route's rate limit, counted once (the limit its view declared with `ratelimit.rate_limited`; Fusio's
    operations, which have no route, are counted by their dispatcher).

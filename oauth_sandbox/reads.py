@@ -2,9 +2,10 @@
 
 Each request reads the shared settings' version, and most API requests read one token. Through the ORM session each
 such read cost ~60 µs of session and transaction set-up (measured; the read itself is ~5 µs on SQLite), more than
-Flask's own work for a request. Here they run on one DBAPI connection (`read_connection`); writes still go through
-the session. A driver error is raised as SQLAlchemy
-raises it (DBAPIError, the connection invalidated when it is gone), so the 503 handling is the same for both.
+Flask's own work for a request. Here they run on one DBAPI connection (`read_connection`: on a SQLite file each
+thread's own, kept), and so does the token INSERT when nothing else was written before it (`CompiledWrite`); other
+writes go through the session. A driver error is raised as SQLAlchemy raises it (DBAPIError, the connection
+invalidated when it is gone), so the 503 handling is the same for both.
 """
 import os
 import threading
