@@ -158,7 +158,8 @@ def redacted_headers(headers):
 def recorded_header(name, value):
     """One header's value as recorded (see redacted_headers). Most of a request's and a response's headers are the
     same from one request to the next (the security headers, a content type, a host), so the answer is kept for
-    each (name, value) seen, but for credentials and values long enough to differ each time."""
+    each (name, value) seen — but for credentials, values that redaction changes and values long enough to differ
+    each time."""
     known = _recorded_headers.get((name, value))
     if known is not None:
         return known
@@ -215,9 +216,7 @@ def add_entry(app, **entry):
 
 JOURNAL_COLUMNS = tuple(column.name for column in JournalEntry.__table__.c if column.name != "id")
 JSON_COLUMNS = frozenset(column.name for column in JournalEntry.__table__.c if isinstance(column.type, JSON))
-_insert_sql = {}  # database dialect name -> (INSERT statement, positional?, [(column, JSON?)] in its order)
-
-
+_insert_sql = {}  # database dialect name -> (INSERT, positional?, [(column, JSON?)], [column length]) in its order
 COLUMN_LENGTHS = {column.name: column.type.length for column in JournalEntry.__table__.c
                   if getattr(column.type, "length", None)}
 
