@@ -53,10 +53,7 @@ class CompiledRead:
             rows = cursor.fetchall()
             cursor.close()
         except dialect.loaded_dbapi.Error as error:
-            gone = dialect.is_disconnect(error, reader.dbapi_connection, None)
-            release_read_connection(invalidate=True)
-            raise DBAPIError.instance(sql, None, error, dialect.loaded_dbapi.Error, hide_parameters=True,
-                                      connection_invalidated=gone, dialect=dialect) from error
+            raise driver_error(reader, sql, error) from error
         if converters is None:
             return rows
         return [tuple(value if convert is None or value is None else convert(value)
@@ -108,10 +105,8 @@ class CompiledWrite:
             cursor.execute(sql, arguments)
             cursor.close()
             connection.commit()
-        except reader.dialect.loaded_dbapi.Error as error:
-            release_read_connection(invalidate=True)  # rolled back with it (and the writer lock released)
-            raise DBAPIError.instance(sql, None, error, reader.dialect.loaded_dbapi.Error, hide_parameters=True,
-                                      dialect=reader.dialect) from error
+        except reader.dialect.loaded_dbapi.Error as error:  # rolled back as it closes (the writer lock released)
+            raise driver_error(reader, sql, error) from error
 
 
 class Reader(NamedTuple):
@@ -175,10 +170,17 @@ def unchanged_since(seen):
         token = (reader.dbapi_connection, cursor.fetchone()[0])
         cursor.close()
     except reader.dialect.loaded_dbapi.Error as error:
-        release_read_connection(invalidate=True)
-        raise DBAPIError.instance("PRAGMA data_version", None, error, reader.dialect.loaded_dbapi.Error,
-                                  hide_parameters=True, dialect=reader.dialect) from error
+        raise driver_error(reader, "PRAGMA data_version", error) from error
     return token == seen, token
+
+
+def driver_error(reader, sql, error):
+    """The DBAPIError SQLAlchemy raises for a driver `error` of `sql` on the read connection, which is discarded
+    (marked invalidated when the database cut it)."""
+    gone = reader.dialect.is_disconnect(error, reader.dbapi_connection, None)
+    release_read_connection(invalidate=True)
+    return DBAPIError.instance(sql, None, error, reader.dialect.loaded_dbapi.Error, hide_parameters=True,
+                               connection_invalidated=gone, dialect=reader.dialect)
 
 
 def release_read_connection(_exc=None, invalidate=False):

@@ -20,6 +20,7 @@ from sqlalchemy import JSON, delete, func
 from sqlalchemy.exc import OperationalError
 
 from .. import jsonbody
+from ..database import without_nul
 from ..errors import first_line
 from ..extensions import db
 from ..logs import is_secret_name, redact
@@ -221,19 +222,9 @@ COLUMN_LENGTHS = {column.name: column.type.length for column in JournalEntry.__t
                   if getattr(column.type, "length", None)}
 
 
-def storable(value, length):
-    """A value PostgreSQL stores: NUL characters as U+FFFD, a string cut to its column's length (a client_id or a
-    path longer than any stored one), so that one such request does not lose its batch."""
-    if not isinstance(value, str):
-        return value
-    value = value.replace("\x00", "\ufffd")
-    return value[:length] if length else value
-
-
 def insert_rows(connection, rows):
     """Insert buffered rows in one executemany on the driver: the statement compiled once per database, the JSON
-    columns encoded here (SQLAlchemy's parameter processing for each row cost half as much again as the insert);
-    on PostgreSQL each value `storable`."""
+    columns encoded here (SQLAlchemy's parameter processing for each row cost half as much again as the insert)."""
     dialect = connection.dialect
     if dialect.name not in _insert_sql:
         compiled = JOURNAL_INSERT.compile(dialect=dialect, column_keys=list(JOURNAL_COLUMNS))
@@ -246,8 +237,10 @@ def insert_rows(connection, rows):
     parameters = []
     for row in rows:
         values = [json.dumps(row.get(name)) if is_json else row.get(name) for name, is_json in plan]
-        if strict:
-            values = [storable(value, length) for value, length in zip(values, lengths, strict=True)]
+        if strict:  # PostgreSQL: no NUL, and a string cut to its column (a client_id or path longer than any
+            # stored one), so that one such request does not lose its batch
+            values = [value[:length] if length and isinstance(value, str) else value
+                      for value, length in zip(without_nul(values), lengths, strict=True)]
         parameters.append(tuple(values) if positional else dict(zip((name for name, _ in plan), values, strict=False)))
     connection.exec_driver_sql(sql, parameters)
 
