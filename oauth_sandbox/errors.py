@@ -69,6 +69,7 @@ def register_api_prefix(prefix, dialect_name, error_class):
     """Declare that paths under `prefix` belong to a dialect, whose errors are `error_class`."""
     _API_PREFIXES[prefix] = (dialect_name, error_class)
     _PREFIXES_LONGEST_FIRST[:] = sorted(_API_PREFIXES, key=len, reverse=True)
+    _OWNER_BY_PATH.clear()
 
 
 def register_dynamic_owner(dialect_name, error_class, claims):
@@ -101,11 +102,20 @@ def find_owner(path, unrouted):
 
 
 def prefix_owner(path):
-    """(dialect name, DialectError subclass) of the longest API prefix `path` starts with, or None."""
-    for prefix in _PREFIXES_LONGEST_FIRST:
-        if path.startswith(prefix):
-            return _API_PREFIXES[prefix]
-    return None
+    """(dialect name, DialectError subclass) of the longest API prefix `path` starts with, or None (kept for the
+    paths seen last: most requests ask for a path asked before)."""
+    try:
+        return _OWNER_BY_PATH[path]
+    except KeyError:
+        pass
+    owner = next((_API_PREFIXES[prefix] for prefix in _PREFIXES_LONGEST_FIRST if path.startswith(prefix)), None)
+    if len(_OWNER_BY_PATH) >= 4096:
+        _OWNER_BY_PATH.clear()
+    _OWNER_BY_PATH[path] = owner
+    return owner
+
+
+_OWNER_BY_PATH = {}  # path -> prefix_owner(path), emptied when a prefix is registered or it is full
 
 
 def dialect_error_class():

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 import weakref
+from typing import NamedTuple, Optional
 
 from flask import current_app, g, has_request_context, request
 from flask.globals import request_ctx
@@ -46,19 +47,20 @@ def redact_value(value):
     return value
 
 
-def form_fields():
+def form_fields(current=None):
     """The request's form fields, or {} when its body is not a form (not parsed then: most requests have none)."""
-    return request.form if request.mimetype in FORM_TYPES else {}
+    current = current if current is not None else request._get_current_object()
+    return current.form if current.environ.get("CONTENT_TYPE") and current.mimetype in FORM_TYPES else {}
 
 
-def redacted_request_body():
+def redacted_request_body(current):
     """The request body as recorded: form or JSON with secrets redacted; other bodies by size only."""
-    form = form_fields()
+    form = form_fields(current)
     if form:
         return redacted_form(form.to_dict())
-    if not request.content_length:
+    if not current.content_length:
         return ""
-    return redacted_body_text(request.get_data(cache=True, as_text=True))
+    return redacted_body_text(current.get_data(cache=True, as_text=True))
 
 
 def redacted_form(fields):
@@ -109,32 +111,41 @@ def redacted_query(query_string):
     return redact(query_string.decode(errors="replace"))
 
 
-def caller():
+def caller(current=None, request_globals=None):
     """(client id, username) of the request, as far as it tells: its token's, else the credentials it carries (Basic,
-    a form, the query or a JSON body), else the logged-in user the view read (an authorization page)."""
-    token = g.get("request_token")
+    a form, the query or a JSON body), else the logged-in user the view read (an authorization page). `current`,
+    `request_globals`: the request and its `g`, when the caller has them at hand."""
+    current = current if current is not None else request._get_current_object()
+    request_globals = request_globals if request_globals is not None else g._get_current_object()
+    token = request_globals.get("request_token")
     if token is not None:
         return token.client_id, token.username
-    try:
-        authorization = request.authorization if "Authorization" in request.headers else None
-    except ValueError:  # werkzeug's parse fails on Basic credentials with a non-ASCII character (UnicodeError)
-        authorization = None
-    basic = authorization.username if authorization and authorization.type == "basic" else None
-    form, data = form_fields(), json_fields()
-    args = request.args if request.query_string else {}
-    client_id = basic if basic is not None else form.get("client_id") or args.get("client_id") or data.get("client_id")
-    username = form.get("username") or args.get("username") or data.get("username")
-    if username is None and g.get("current_user") is not None:  # read by the view (accounts.current_user)
-        username = g.current_user.username
+    environ = current.environ
+    client_id = username = None
+    if "HTTP_AUTHORIZATION" in environ or environ.get("CONTENT_TYPE") or current.query_string:
+        # (A request with none of these, a JWKS or a page, names no caller itself: nothing to parse.)
+        try:
+            authorization = current.authorization if "HTTP_AUTHORIZATION" in environ else None
+        except ValueError:  # werkzeug's parse fails on Basic credentials with a non-ASCII character (UnicodeError)
+            authorization = None
+        basic = authorization.username if authorization and authorization.type == "basic" else None
+        form, data = form_fields(current), json_fields(current)
+        args = current.args if current.query_string else {}
+        client_id = basic if basic is not None else (form.get("client_id") or args.get("client_id")
+                                                      or data.get("client_id"))
+        username = form.get("username") or args.get("username") or data.get("username")
+    user = request_globals.get("current_user")
+    if username is None and user is not None:  # read by the view (accounts.current_user)
+        username = user.username
     return client_id, username
 
 
-def json_fields():
+def json_fields(current):
     """The request's JSON object body's string fields (a login's username, say), or {} for any other body."""
-    if not request.is_json or not request.content_length:
+    if not current.environ.get("CONTENT_TYPE") or not current.is_json or not current.content_length:
         return {}
     try:
-        data = request.get_json(silent=True)
+        data = current.get_json(silent=True)
     except RecursionError:  # nested too deep to parse: its view answered that
         return {}
     if not isinstance(data, dict):
@@ -198,26 +209,43 @@ def record(response, dialect):
     app = current_app._get_current_object()
     if not app.config["JOURNAL_ENABLED"]:
         return
-    current = request._get_current_object()
+    current, request_globals = request._get_current_object(), g._get_current_object()
     try:
-        client_id, username = caller()
-        add_entry(app, dialect=dialect, method=current.method, path=current.path,
-                  query=redacted_query(current.query_string), status=response.status_code, client_id=client_id,
-                  username=username, latency_ms=(time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
-                  request_body=redacted_request_body(), response_body=redacted_response_body(response),
-                  request_headers=redacted_headers(current.headers), response_headers=response_headers(response))
+        client_id, username = caller(current, request_globals)
+        started = request_globals.get("started")
+        writer(app).add(Entry(
+            time.time(), dialect, current.method, current.path,
+            redacted_query(current.query_string) if current.query_string else "", response.status_code, client_id,
+            username, (time.perf_counter() - started) * 1000 if started is not None else 0.0,
+            redacted_request_body(current), redacted_response_body(response), redacted_headers(current.headers),
+            response_headers(response)))
     except Exception:  # noqa: BLE001 - the journal is an observer
         log.exception("could not journal %s %s", current.method, current.path)
 
 
-def add_entry(app, **entry):
-    """Buffer one journal entry (the columns of JournalEntry but its id) to be written with the next batch."""
-    writer(app).add({"at": time.time(), **entry})
+class Entry(NamedTuple):
+    """One journal entry as buffered: the columns of JournalEntry but its id, in the table's order."""
+
+    at: float
+    dialect: str
+    method: str
+    path: str
+    query: str
+    status: int
+    client_id: Optional[str]
+    username: Optional[str]
+    latency_ms: float
+    request_body: str
+    response_body: str
+    request_headers: dict
+    response_headers: dict
 
 
 JOURNAL_COLUMNS = tuple(column.name for column in JournalEntry.__table__.c if column.name != "id")
+assert Entry._fields == JOURNAL_COLUMNS, "journal.Entry names the table's columns in their order"
 JSON_COLUMNS = frozenset(column.name for column in JournalEntry.__table__.c if isinstance(column.type, JSON))
-_insert_sql = {}  # database dialect name -> (INSERT, positional?, [(column, JSON?)], [column length]) in its order
+_insert_sql = {}  # database dialect name -> (INSERT, positional?, [(column, its index in an Entry, JSON?)],
+#                   [column length]) in the statement's order
 COLUMN_LENGTHS = {column.name: column.type.length for column in JournalEntry.__table__.c
                   if getattr(column.type, "length", None)}
 
@@ -230,18 +258,19 @@ def insert_rows(connection, rows):
         compiled = JOURNAL_INSERT.compile(dialect=dialect, column_keys=list(JOURNAL_COLUMNS))
         names = compiled.positiontup or JOURNAL_COLUMNS
         _insert_sql[dialect.name] = (compiled.string, compiled.positiontup is not None,
-                                     [(name, name in JSON_COLUMNS) for name in names],
+                                     [(name, JOURNAL_COLUMNS.index(name), name in JSON_COLUMNS) for name in names],
                                      [COLUMN_LENGTHS.get(name) for name in names])
     sql, positional, plan, lengths = _insert_sql[dialect.name]
     strict = dialect.name != "sqlite"  # SQLite stores any length, and NUL
     parameters = []
     for row in rows:
-        values = [json.dumps(row.get(name)) if is_json else row.get(name) for name, is_json in plan]
+        values = [json.dumps(row[index]) if is_json else row[index] for _, index, is_json in plan]
         if strict:  # PostgreSQL: no NUL, and a string cut to its column (a client_id or path longer than any
             # stored one), so that one such request does not lose its batch
             values = [value[:length] if length and isinstance(value, str) else value
                       for value, length in zip(without_nul(values), lengths, strict=True)]
-        parameters.append(tuple(values) if positional else dict(zip((name for name, _ in plan), values, strict=False)))
+        parameters.append(tuple(values) if positional else dict(zip((name for name, _, _ in plan), values,
+                                                                    strict=True)))
     connection.exec_driver_sql(sql, parameters)
 
 

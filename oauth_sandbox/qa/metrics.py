@@ -58,13 +58,13 @@ def under_gunicorn_workers():
     return bool(environ.get("wsgi.multiprocess")) and str(environ.get("SERVER_SOFTWARE", "")).startswith("gunicorn")
 
 
-def endpoint_label():
+def endpoint_label(current, request_globals):
     """The request's route (its rule, e.g. /v1/sessions/<int:session_id>/); a path the dialect serves without a route
     and counts against a rate limit (Fusio's declared operations) by its path; any other path `unrouted`. A
-    bounded set either way."""
-    if request.url_rule is not None:
-        return request.url_rule.rule
-    return request.path if g.get("rate_limit") is not None else "unrouted"
+    bounded set either way. `current`, `request_globals`: the request and its `g`."""
+    if current.url_rule is not None:
+        return current.url_rule.rule
+    return current.path if request_globals.get("rate_limit") is not None else "unrouted"
 
 
 _children = {}  # (metric name, labels) -> the labelled child: prometheus-client's labels() costs more than inc()
@@ -83,7 +83,8 @@ def record(response, owner):
     """Count a request and its latency (request envelope, after the view); `owner` is the path's dialect or None."""
     metrics = instruments()
     request_globals = g._get_current_object()
-    dialect, endpoint, status = owner[0] if owner else "page", endpoint_label(), response.status_code
+    endpoint = endpoint_label(request._get_current_object(), request_globals)
+    dialect, status = owner[0] if owner else "page", response.status_code
     counted = _request_children.get((dialect, endpoint, status))
     if counted is None:
         counted = _request_children[dialect, endpoint, status] = (
