@@ -7,7 +7,9 @@ Prints requests/s and p50/p99 latency for token issuance in each dialect, bearer
 GET and POST routes, each as a ratio to the bare route of its method: each of a scenario's --repeats runs (after a
 warm-up) is paired with a run of the bare route just before it, and the pair with the median ratio is reported.
 For reference it measures the bare app's routes that only sign a JWT (HS256, RS256): the most a token endpoint
-signing such tokens can reach before it stores or checks anything.
+signing such tokens can reach before it stores or checks anything; and the bare route without Flask (bench/raw.py,
+a plain WSGI callable), from which it prints the most a fast lane in front of Flask could add to each validation
+and JWKS figure (`lane_bound`).
 With --stored-tokens it measures validation again after filling the token table to each size, to show whether
 latency stays flat.
 """
@@ -182,6 +184,14 @@ def fill_tokens(database_url, count):
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def lane_bound(ratio, without_flask):
+    """The best ratio a fast lane could reach on a scenario the one request path serves at `ratio` (both to the
+    bare route): a lane that holds no rule of its own does all that path does but Flask's own request handling,
+    which costs the bare route's time less its time without Flask (`without_flask`, its ratio). In units of the
+    bare route's time: the path takes 1/ratio, the lane at best 1/ratio - (1 - 1/without_flask)."""
+    return 1 / (1 / ratio - (1 - 1 / without_flask))
+
+
 def report(name, rate, p50, p99, errors, ratio=None):
     ratio_text = f"{ratio:6.2f}" if ratio is not None else " " * 6
     print(f"{name:48} {rate:9.0f} {p50:8.2f} {p99:8.2f} {ratio_text} {errors:8}", flush=True)
@@ -198,6 +208,7 @@ def main():
         sys.exit("wrk is not installed: apt-get install wrk")
     database_url = prepare_database(Path(tempfile.mkdtemp()))
     bare, bare_url = serve("bare:app", os.environ.copy(), cwd=ROOT / "bench")
+    raw, raw_url = serve("raw:app", os.environ.copy(), cwd=ROOT / "bench")
     sandbox, base = serve("wsgi:app", sandbox_env(database_url))
     try:
         run = {"seconds": options.seconds, "connections": options.connections, "repeats": options.repeats}
@@ -207,19 +218,31 @@ def main():
         for method, bare_route in bare_routes.items():
             report(f"bare Flask {method} /bare", *measure(*bare_route, **run), ratio=1)
         live = live_tokens(base)
+        ratios = {}
         for name, method, url, body, headers, baseline in scenarios(base, live):
             ratio, figures = measure_against(bare_routes[baseline], url, method, body, headers, **run)
             report(name, *figures, ratio=ratio)
+            ratios[name] = (ratio, baseline)
         for algorithm in ("HS256", "RS256"):  # the ceiling a token endpoint signing such JWTs can reach
             ratio, figures = measure_against(bare_routes["POST"], f"{bare_url}/bare/{algorithm.lower()}", "POST",
                                              urlencode({"a": "b"}), FORM, **run)
             report(f"reference: bare route signing a {algorithm} JWT", *figures, ratio=ratio)
+        without_flask = {}
+        for method, bare_route in bare_routes.items():  # what Flask's own request handling costs a request
+            ratio, figures = measure_against(bare_route, raw_url + "/bare", *bare_route[1:], **run)
+            report(f"reference: the bare {method} route without Flask", *figures, ratio=ratio)
+            without_flask[method] = ratio
+        print(f"\n{'the most a fast lane in front of Flask could add':48} {'lane':>9} {'gain':>8}")
+        for name, (ratio, baseline) in ratios.items():
+            if name.startswith(("validate:", "jwks:")):
+                lane = lane_bound(ratio, without_flask[baseline])
+                print(f"{name:48} {lane:9.2f} {lane / ratio:7.2f}x", flush=True)
         for count in options.stored_tokens:
             fill_tokens(database_url, count)
             report(f"validate php with {count:,} stored tokens",
                    *measure(f"{base}/api/userinfo.php", "GET", None, {"Authorization": f"Bearer {live['php']}"}, **run))
     finally:
-        for process in (bare, sandbox):
+        for process in (bare, raw, sandbox):
             process.terminate()
             process.wait(10)
 

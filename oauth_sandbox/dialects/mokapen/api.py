@@ -1,7 +1,11 @@
 """Mokapen's endpoints: /oauth/* on the shared engine, and the organization-scoped /api/v1/{org_id}/… API."""
+from functools import lru_cache
+
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
 from flask import Blueprint, jsonify, request
 from sqlalchemy import bindparam, select
+from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 from wtforms import SelectField
 
 from ...consent import authorization_endpoint, authorization_view
@@ -105,9 +109,16 @@ LISTS = {name: CompiledRead(select(*(model.__table__.c[column] for column in ("i
          for name, (model, fields, _) in RESOURCES.items()}
 
 
+@lru_cache(maxsize=256)
+def accepts_json(accept):
+    """Whether an Accept header's value lets the answer be JSON (werkzeug's reading of it; kept per value: clients
+    send the same one request after request)."""
+    return parse_accept_header(accept, MIMEAccept).accept_json
+
+
 def check_request(org_id, resource, write):
     """JSON must be acceptable, the token must hold the scope and be for this organization."""
-    if not request.accept_mimetypes.accept_json:
+    if not accepts_json(request.headers.get("Accept")):
         raise MokapenError("not_acceptable", "This API answers application/json only", 406)
     with require_token.acquire([f"{resource}.{'write' if write else 'read'}"]) as token:
         if token.organization_id != org_id:
