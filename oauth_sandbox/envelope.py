@@ -77,25 +77,36 @@ def before_request():
 def after_request(response):
     """Steps 5–8."""
     owner = dialect_owner()
+    app, current = current_app._get_current_object(), request._get_current_object()
+    headers = response.headers
+    present = {name.lower() for name, _ in headers}  # a header absent is added, not looked for again
     state = g.get("rate_limit")
-    if state is not None and current_app.config["RATELIMIT_HEADERS_ENABLED"]:
+    if state is not None and app.config["RATELIMIT_HEADERS_ENABLED"]:
         names = LIMIT_HEADERS.get(owner[0]) if owner else None
         values = (state.amount, state.remaining, state.reset_at)
         for name, value in zip(names or X_RATE_LIMIT_HEADERS, values, strict=True):
             if name:
-                response.headers[name] = str(value)
-        if state.exceeded and response.status_code == 429:
-            response.headers.setdefault("Retry-After", str(max(int(state.reset_at - time.time()), 1)))
-    headers = response.headers
-    present = {name.lower() for name, _ in headers}
+                set_header(headers, present, name, str(value))
+        if state.exceeded and response.status_code == 429 and "retry-after" not in present:
+            set_header(headers, present, "Retry-After", str(max(int(state.reset_at - time.time()), 1)))
     for name, value in SECURITY_HEADERS:
         if name.lower() not in present:
-            headers[name] = value
-    if request.endpoint is not None and is_token_endpoint(request.endpoint):
-        headers["Cache-Control"] = "no-store"
+            set_header(headers, present, name, value)
+    if current.endpoint is not None and is_token_endpoint(current.endpoint):
+        set_header(headers, present, "Cache-Control", "no-store")
     if owner is not None and owner[0] != "sandbox":
         journal.record(response, owner[0])
     metrics.record(response, owner)
-    if current_app.config["SANDBOX_PROFILE"] == "production":
+    if app.config["SANDBOX_PROFILE"] == "production":
         housekeeping.purge_on_schedule()
     return response
+
+
+def set_header(headers, present, name, value):
+    """Set a response header (replacing any of its name); `present`: the lower-cased names it has, kept up to date."""
+    lowered = name.lower()
+    if lowered in present:
+        headers[name] = value
+    else:
+        headers.add(name, value)
+        present.add(lowered)

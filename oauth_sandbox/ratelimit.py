@@ -125,16 +125,20 @@ def count_request(declared, endpoint):
     """Count this request against the limit its route declared; TooManyRequests (in the path's shape) when exceeded.
 
     The state is kept on `g` for the response's headers (request envelope)."""
-    if declared is None or not limiter.enabled or (declared.methods and request.method not in declared.methods):
+    if declared is None or not limiter.enabled:
+        return
+    current = request._get_current_object()
+    if declared.methods and current.method not in declared.methods:
         return
     adopt_limits_epoch(setting("limits_epoch"))
-    key = (current_app.config["RATELIMIT_KEY_PREFIX"], request.remote_addr or "127.0.0.1", endpoint)
+    key = (current_app.config["RATELIMIT_KEY_PREFIX"], current.remote_addr or "127.0.0.1", endpoint)
     counted = []
     for item in parse_limits(limit_text(declared.setting)):
         allowed, (reset_at, remaining) = limiter.hit(item, *key)
         counted.append((item, LimitState(item.amount, remaining, int(reset_at + 1), not allowed)))
     exceeded = [(item, state) for item, state in counted if state.exceeded]
-    g.rate_limit = (exceeded or sorted(counted, key=lambda pair: pair[1].remaining))[0][1]
+    # The state shown: the first limit exceeded, else the one with the fewest requests left (the first such).
+    g.rate_limit = (exceeded[0] if exceeded else min(counted, key=lambda pair: pair[1].remaining))[1]
     if exceeded:
         raise TooManyRequests(str(exceeded[0][0]))  # "10 per 1 minute", as flask-limiter says it
 
