@@ -67,9 +67,10 @@ _DYNAMIC_OWNERS = {}
 
 def register_api_prefix(prefix, dialect_name, error_class):
     """Declare that paths under `prefix` belong to a dialect, whose errors are `error_class`."""
+    global _OWNER_BY_PATH
     _API_PREFIXES[prefix] = (dialect_name, error_class)
     _PREFIXES_LONGEST_FIRST[:] = sorted(_API_PREFIXES, key=len, reverse=True)
-    _OWNER_BY_PATH.clear()
+    _OWNER_BY_PATH = {}  # a new one: a lookup racing this registration writes into the one thrown away
 
 
 def register_dynamic_owner(dialect_name, error_class, claims):
@@ -104,18 +105,20 @@ def find_owner(path, unrouted):
 def prefix_owner(path):
     """(dialect name, DialectError subclass) of the longest API prefix `path` starts with, or None (kept for the
     paths seen last: most requests ask for a path asked before)."""
-    try:
-        return _OWNER_BY_PATH[path]
-    except KeyError:
-        pass
+    known = _OWNER_BY_PATH  # taken before the prefixes are read (see register_api_prefix)
+    owner = known.get(path, _UNKNOWN)
+    if owner is not _UNKNOWN:
+        return owner
     owner = next((_API_PREFIXES[prefix] for prefix in _PREFIXES_LONGEST_FIRST if path.startswith(prefix)), None)
-    if len(_OWNER_BY_PATH) >= 4096:
-        _OWNER_BY_PATH.clear()
-    _OWNER_BY_PATH[path] = owner
+    if len(path) <= 256:  # long paths (rare, and each up to the request line's size) are not kept
+        if len(known) >= 4096:
+            known.clear()
+        known[path] = owner
     return owner
 
 
-_OWNER_BY_PATH = {}  # path -> prefix_owner(path), emptied when a prefix is registered or it is full
+_OWNER_BY_PATH = {}  # path -> prefix_owner(path); replaced when a prefix is registered, emptied when full
+_UNKNOWN = object()
 
 
 def dialect_error_class():
