@@ -274,9 +274,7 @@ class SandboxAuthorizationServer(AuthorizationServer):
         raise self.error_for(error)
 
 
-TOKEN_COLUMNS = ("dialect", "user_id", "client_id", "authorization_code_id", "access_token_hash",
-                 "refresh_token_hash", "token_type", "scope", "issued_at", "expires_in", "device_info",
-                 "organization_id", "revoked_at", "last_used_at", "parent_id")
+TOKEN_COLUMNS = tuple(column.name for column in Token.__table__.c if column.name != "id")  # save_token gives each
 # A Core statement: the ORM's unit of work costs more than the write.
 TOKEN_INSERT = CompiledWrite(Token.__table__.insert(), TOKEN_COLUMNS)
 

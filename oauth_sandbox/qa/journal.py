@@ -47,9 +47,8 @@ def redact_value(value):
     return value
 
 
-def form_fields(current=None):
+def form_fields(current):
     """The request's form fields, or {} when its body is not a form (not parsed then: most requests have none)."""
-    current = current if current is not None else request._get_current_object()
     return current.form if current.environ.get("CONTENT_TYPE") and current.mimetype in FORM_TYPES else {}
 
 
@@ -111,12 +110,10 @@ def redacted_query(query_string):
     return redact(query_string.decode(errors="replace"))
 
 
-def caller(current=None, request_globals=None):
-    """(client id, username) of the request, as far as it tells: its token's, else the credentials it carries (Basic,
-    a form, the query or a JSON body), else the logged-in user the view read (an authorization page). `current`,
-    `request_globals`: the request and its `g`, when the caller has them at hand."""
-    current = current if current is not None else request._get_current_object()
-    request_globals = request_globals if request_globals is not None else g._get_current_object()
+def caller(current, request_globals):
+    """(client id, username) of the request (`current`, its `g` `request_globals`), as far as it tells: its token's,
+    else the credentials it carries (Basic, a form, the query or a JSON body), else the logged-in user the view read
+    (an authorization page)."""
     token = request_globals.get("request_token")
     if token is not None:
         return token.client_id, token.username
