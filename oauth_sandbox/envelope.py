@@ -46,9 +46,23 @@ class JournaledJSONProvider(DefaultJSONProvider):
         """Request bodies (`request.get_json`) through the one parser, which refuses deep nesting."""
         return jsonbody.loads(s, **kwargs)
 
+    def __init__(self, app):
+        super().__init__(app)
+        self.constant_bodies = {}  # id of a constant document -> (the document, its body)
+
     def response(self, *args, **kwargs):
         response = super().response(*args, **kwargs)
         response.json_value = (args[0] if len(args) == 1 else args) if args else kwargs
+        return response
+
+    def constant_response(self, document):
+        """The response of a document a view keeps and answers unchanged (the JWKS): encoded once, not each time
+        (its encoding was a tenth of such a request). The document must never change once answered."""
+        kept = self.constant_bodies.get(id(document))
+        if kept is None or kept[0] is not document:
+            kept = self.constant_bodies[id(document)] = (document, self.response(document).get_data())
+        response = self._app.response_class(kept[1], mimetype=self.mimetype)
+        response.json_value = document
         return response
 
 

@@ -110,6 +110,17 @@ def test_a_token_from_one_worker_validates_on_every_other_and_the_clock_is_share
     assert set(at_once(20, lambda _: requests.get(f"{workers}/v1/user/", headers=headers).status_code)) == {401}
 
 
+def test_a_fault_set_through_one_worker_is_injected_by_every_other_at_its_next_request(workers):
+    # The JWKS reads nothing but the shared settings: each worker learns of the change from the database alone
+    # (on SQLite, its wal-index header: reads.WalIndexHeader).
+    assert set(at_once(20, lambda _: requests.get(f"{workers}/oauth/jwks").status_code)) == {200}
+    requests.post(f"{workers}/_sandbox/faults", headers=ADMIN,
+                  json={"path": "/oauth/jwks", "status": 503, "rate": 1.0}).raise_for_status()
+    assert set(at_once(20, lambda _: requests.get(f"{workers}/oauth/jwks").status_code)) == {503}
+    requests.delete(f"{workers}/_sandbox/faults", headers=ADMIN).raise_for_status()
+    assert set(at_once(20, lambda _: requests.get(f"{workers}/oauth/jwks").status_code)) == {200}
+
+
 @pytest.mark.skipif(not REDIS, reason="exact limits across workers need the Redis storage (CI's second run)")
 def test_rate_limit_is_exact_across_workers(workers):
     token = requests.post(f"{workers}/v1/oauth/?username=johndoe&password=demo-password").json()["data"]

@@ -2,7 +2,7 @@
 from functools import lru_cache
 
 from authlib.oauth2.rfc8414 import AuthorizationServerMetadata
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import bindparam, select
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
@@ -71,8 +71,8 @@ def introspect():
 @bp.get("/.well-known/jwks.json")
 @bp.get("/oauth/jwks")
 def jwks_document():
-    """The public key that verifies access tokens."""
-    return jwks()
+    """The public key that verifies access tokens (one document per app, encoded once)."""
+    return current_app.json.constant_response(jwks())
 
 
 @bp.get("/.well-known/oauth-authorization-server")
