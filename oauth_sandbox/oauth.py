@@ -249,10 +249,16 @@ class SandboxAuthorizationServer(AuthorizationServer):
                    parent=getattr(oauth_request, "refresh_token", None))
 
     def handle_response(self, status_code, payload, headers):
-        """Send a token response without the fields that were only for storage."""
-        if isinstance(payload, dict) and "access_token" in payload:
+        """Send a token response without the fields that were only for storage; a JSON body through the app's JSON
+        provider, as every other (the journal records the value it was made from instead of parsing it again)."""
+        if not isinstance(payload, dict):
+            return super().handle_response(status_code, payload, headers)
+        if "access_token" in payload:
             payload = self.sent_fields(payload)
-        return super().handle_response(status_code, payload, headers)
+        response = current_app.json.response(payload)
+        response.status_code = status_code
+        response.headers.update(headers)  # Authlib's Content-Type replaces the provider's (both application/json)
+        return response
 
     def sent_fields(self, token):
         """What the client is sent of a generated token (some fields are only for storage)."""

@@ -100,12 +100,16 @@ class CompiledWrite:
         for name, convert in converters.items():
             values[name] = convert(values[name]) if values[name] is not None else None
         arguments = tuple(values[name] for name in order) if order is not None else values
-        connection = reader.dbapi_connection
+        connection, wal_index = reader.dbapi_connection, reader.wal_index
         try:
             cursor = connection.cursor()
             cursor.execute(sql, arguments)
             cursor.close()
+            # (The write holds the database's write lock until the commit: no other commit comes between the two.)
+            before = wal_index.read() if wal_index is not None else None
             connection.commit()
+            if wal_index is not None:
+                wal_index.own_commit = (before, wal_index.read())
         except reader.dialect.loaded_dbapi.Error as error:  # rolled back as it closes (the writer lock released)
             raise driver_error(reader, sql, error) from error
 
@@ -135,9 +139,17 @@ class WalIndexHeader:
     def __init__(self, path):
         with open(path, "rb") as file:
             self.map = mmap.mmap(file.fileno(), WAL_INDEX_HEADER_BYTES, access=mmap.ACCESS_READ)
+        self.own_commit = (None, None)  # (the header before, after) this connection's last commit (CompiledWrite)
 
     def read(self):
         return self.map[:WAL_INDEX_HEADER_BYTES]
+
+    def unchanged_since(self, seen):
+        """(whether no other connection committed since the header `seen` was read, the header now): this
+        connection's own commit, a token's, changes it too, but no setting (as data_version, which it does not
+        move)."""
+        now = self.read()
+        return now == seen or self.own_commit == (seen, now), now
 
     def close(self):
         self.map.close()
@@ -209,8 +221,7 @@ def unchanged_since(seen):
     if not reader.kept:
         return False, None
     if reader.wal_index is not None:
-        token = reader.wal_index.read()
-        return token == seen, token
+        return reader.wal_index.unchanged_since(seen)
     try:
         cursor = reader.dbapi_connection.execute("PRAGMA data_version")
         token = (reader.dbapi_connection, cursor.fetchone()[0])

@@ -53,6 +53,8 @@ def load():
             shared_clock = values.get("clock")
             clock.adopt(*(shared_clock["offset"], shared_clock["version"]) if shared_clock else (0, None))
         cache.snapshot = (token, stored, values)
+    elif token != seen:  # nothing but this connection's own commit since (a token's): the same settings, as of now
+        cache.snapshot = (token, version, values)
     g.settings = values
 
 

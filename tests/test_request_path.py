@@ -127,3 +127,19 @@ def test_a_client_id_longer_than_its_column_does_not_lose_the_journal_batch(clie
     client.get("/api/userinfo.php?probe=1")
     entries = client.get("/_sandbox/requests?limit=10", headers=ADMIN).json["requests"]
     assert [entry["path"] for entry in entries][:2] == ["/api/userinfo.php", "/api/token.php"], entries
+
+
+def test_a_setting_changed_just_after_a_token_this_thread_wrote_is_seen(tmp_path):
+    # The token is written on the thread's own connection, whose commit does not count as a change of the settings
+    # (reads.WalIndexHeader.own_commit); a commit by another worker right after it does.
+    worker = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)
+    other = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)
+    client = worker.test_client()
+    grant = {"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
+             "client_secret": "mokapen-private-demo-secret", "organization_id": "849"}
+    assert client.get("/oauth/jwks").status_code == 200
+    assert client.post("/oauth/token", data=grant).status_code == 200
+    assert client.get("/oauth/jwks").status_code == 200
+    assert client.post("/oauth/token", data=grant).status_code == 200
+    admin(other.test_client(), "POST", "/faults", {"path": "/oauth/jwks", "status": 503, "rate": 1.0})
+    assert client.get("/oauth/jwks").status_code == 503
