@@ -41,6 +41,7 @@ class JournaledJSONProvider(DefaultJSONProvider):
     journal records that, rather than parsing the body again); bodies are parsed by `jsonbody.loads`."""
 
     sort_keys = False  # "success" before "data", as the documents show
+    compact = True  # in debug mode too (Flask indents then): the journal records a body as it was sent
 
     def loads(self, s, **kwargs):
         """Request bodies (`request.get_json`) through the one parser, which refuses deep nesting."""

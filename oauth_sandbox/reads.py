@@ -9,6 +9,7 @@ invalidated when it is gone), so the 503 handling is the same for both.
 """
 import mmap
 import os
+import struct
 import threading
 import weakref
 from typing import NamedTuple
@@ -109,7 +110,7 @@ class CompiledWrite:
             before = wal_index.read() if wal_index is not None else None
             connection.commit()
             if wal_index is not None:
-                wal_index.own_commit = (before, wal_index.read())
+                wal_index.note_own_commit(before, wal_index.read())
         except reader.dialect.loaded_dbapi.Error as error:  # rolled back as it closes (the writer lock released)
             raise driver_error(reader, sql, error) from error
 
@@ -125,6 +126,7 @@ class Reader(NamedTuple):
 
 
 WAL_INDEX_HEADER_BYTES = 48  # https://www.sqlite.org/walformat.html §2.5: the first copy of the WalIndexHdr
+COMMIT_COUNTER = struct.Struct("=I")  # its iChange (bytes 8-11, native order): one more with every commit
 
 
 class WalIndexHeader:
@@ -151,22 +153,29 @@ class WalIndexHeader:
         now = self.read()
         return now == seen or self.own_commit == (seen, now), now
 
+    def note_own_commit(self, before, after):
+        """This connection committed between reading the header `before` (holding the write lock) and `after`
+        (the lock released: another connection's commit may have come in between, and then the two headers are
+        not taken as this commit alone, which moved the commit counter by exactly one)."""
+        (counted_before,), (counted_after,) = (COMMIT_COUNTER.unpack_from(header, 8) for header in (before, after))
+        alone = counted_after == (counted_before + 1) & 0xFFFFFFFF
+        self.own_commit = (before, after) if alone else (None, None)
+
     def close(self):
         self.map.close()
 
     @classmethod
     def of(cls, engine, dbapi_connection):
-        """The header of the database `dbapi_connection` (a connection of `engine`, a SQLite file) has open in WAL
-        mode, or None: another journal mode, a URI filename, an `-shm` file not there or too short."""
-        database = engine.url.database
-        if not database or database == ":memory:" or database.startswith("file:"):
-            return None
+        """The header of the database file `dbapi_connection` (a connection of `engine`) has open in WAL mode, or
+        None: in memory, another journal mode, an `-shm` file not there or too short, an error of the driver.
+        The file is the one SQLite opened (`PRAGMA database_list`: a symbolic link followed)."""
         try:
             if dbapi_connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                 return None
             dbapi_connection.execute("PRAGMA data_version").fetchone()  # a read: the connection maps the file
-            return cls(database + "-shm")
-        except (OSError, ValueError):  # not there, or shorter than the header
+            path = next((row[2] for row in dbapi_connection.execute("PRAGMA database_list") if row[1] == "main"), "")
+            return cls(path + "-shm") if path else None
+        except (OSError, ValueError, engine.dialect.loaded_dbapi.Error):  # not there, shorter than the header
             return None
 
 
@@ -250,9 +259,9 @@ def release_read_connection(_exc=None, invalidate=False):
         db.session().invalidate()  # a server connection the database cut: the pool replaces it
         return
     HELD.by_engine.pop(db.engine, None)
+    if reader.wal_index is not None:
+        reader.wal_index.close()
     try:
-        if reader.wal_index is not None:
-            reader.wal_index.close()
         reader.dbapi_connection.close()
     except Exception:  # noqa: BLE001 - already unusable
         pass

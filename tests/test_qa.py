@@ -58,6 +58,26 @@ def test_bad_admin_requests_say_what_is_wrong(client):
 
 # --- journal -----------------------------------------------------------------------------------
 
+def test_journal_records_a_body_without_secrets_as_sent_and_redacts_every_spelling_of_a_secret_name(client):
+    # A body in which no name could be a secret's is recorded as it was sent; otherwise every field whose name reads
+    # as a secret's (any case, around spaces, through an escape: "toKen" with a Kelvin sign) is redacted.
+    spellings = {"/upper": "ACCESS_TOKEN", "/spaced": " code ", "/plus": "+token+", "/kelvin": "to\u212aen",
+                 "/escaped": "pass%77ord"}
+    bodies = {"/plain": {"greeting": "hello", "entries": [{"phone": "+44 20 7946 0018"}]},
+              **{path: {name: f"secret-{index}", "kept": "v"} for index, (path, name) in enumerate(spellings.items())}}
+    for path, response in bodies.items():
+        created = admin(client, "POST", "/operations", {"method": "GET", "path": path, "public": True,
+                                                        "response": response})
+        assert created.status_code == 201, created.json
+    sent = {path: client.get(path) for path in bodies}
+    assert {response.status_code for response in sent.values()} == {200}
+    entries = {entry["path"]: entry for entry in admin(client, "GET", "/requests?dialect=consumer").json["requests"]}
+    assert entries["/plain"]["response_body"] == sent["/plain"].get_data(as_text=True).strip()
+    for path, name in spellings.items():
+        assert json.loads(entries[path]["response_body"]) == {name: "[REDACTED]", "kept": "v"}, path
+    assert "secret-" not in json.dumps(entries)
+
+
 def test_journal_records_dialect_requests_with_secrets_redacted(client):
     code = obtain_code(client)
     token = client.post("/api/token.php", data={"code": code, **PHP_CLIENT}).json["access_token"]

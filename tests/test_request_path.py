@@ -143,3 +143,35 @@ def test_a_setting_changed_just_after_a_token_this_thread_wrote_is_seen(tmp_path
     assert client.post("/oauth/token", data=grant).status_code == 200
     admin(other.test_client(), "POST", "/faults", {"path": "/oauth/jwks", "status": 503, "rate": 1.0})
     assert client.get("/oauth/jwks").status_code == 503
+
+
+@pytest.mark.skipif(bool(os.environ.get("SANDBOX_TEST_DATABASE_URL")), reason="SQLite's kept connections only")
+def test_a_setting_another_worker_commits_between_a_token_commit_and_its_next_read_is_seen(tmp_path):
+    # The thread's own commit releases the write lock before the header is read again: a commit of another worker
+    # can land in between, and the two headers are then not this commit's alone (reads.WalIndexHeader).
+    worker = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)
+    other = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)
+    client = worker.test_client()
+    grant = {"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
+             "client_secret": "mokapen-private-demo-secret", "organization_id": "849"}
+    assert client.get("/oauth/jwks").status_code == 200
+
+    class CommitThenOtherWorker:  # the thread's kept connection, whose next commit another worker's follows at once
+        def __init__(self, connection):
+            self.connection, self.armed = connection, True
+
+        def __getattr__(self, name):
+            return getattr(self.connection, name)
+
+        def commit(self):
+            self.connection.commit()
+            if self.armed:
+                self.armed = False
+                admin(other.test_client(), "POST", "/faults", {"path": "/oauth/jwks", "status": 503, "rate": 1.0})
+
+    with worker.app_context():
+        kept = reads.HELD.by_engine[db.engine]
+        assert kept.wal_index is not None  # SQLite in WAL mode: the header is read, not data_version
+        reads.HELD.by_engine[db.engine] = kept._replace(dbapi_connection=CommitThenOtherWorker(kept.dbapi_connection))
+    assert client.post("/oauth/token", data=grant).status_code == 200
+    assert [client.get("/oauth/jwks").status_code for _ in range(2)] == [503, 503]

@@ -24,7 +24,7 @@ from .. import jsonbody
 from ..database import without_nul
 from ..errors import first_line
 from ..extensions import db
-from ..logs import is_secret_name, redact
+from ..logs import SECRET_NAMES, is_secret_name, redact
 from .models import JournalEntry
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def redact_value(value):
     if isinstance(value, dict):
         return {key: "[REDACTED]" if isinstance(key, str) and is_secret_name(key) else redact_value(item)
                 for key, item in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):  # (a tuple: the values of `jsonify(a, b)`, sent as a list)
         return [redact_value(item) for item in value]
     return value
 
@@ -64,7 +64,7 @@ def redacted_request_body(current):
 
 def redacted_form(fields):
     """A form body as recorded: its fields (the first value of each), secrets redacted."""
-    return json.dumps(redact_value(fields))
+    return json.dumps(redact_value(fields), separators=(",", ":"))
 
 
 def redacted_body_text(data):
@@ -81,7 +81,7 @@ def redacted_response_body(response):
     """The response body as recorded: JSON with secrets (and JWTs) redacted; the value the view made it from, when
     it was made by Flask's JSON provider (envelope.JournaledJSONProvider), else the body parsed."""
     if hasattr(response, "json_value"):
-        return redacted_json(response.json_value)
+        return redacted_json(response.json_value, response.get_data(as_text=True))
     if response.is_streamed or not response.is_json:
         return ""
     try:
@@ -90,16 +90,33 @@ def redacted_response_body(response):
         return ""
 
 
-def redacted_json(value):
-    """A JSON value as recorded: secrets redacted, cut to BODY_LIMIT characters. The same object as last time (a
-    document a view keeps and answers unchanged, such as the JWKS) is not redacted again."""
+def redacted_json(value, encoded=None):
+    """A JSON value as recorded: secrets redacted, compact, cut to BODY_LIMIT characters. `encoded`: the value as
+    the app's JSON provider encoded it (a response's body), recorded as it is when no name in it could be a secret's
+    (none of them in it, in any case, and no escape that could spell one): walking the value cost more than the rest
+    of its entry. The same object as last time (a document a view keeps and answers unchanged, such as the JWKS) is
+    not redacted again."""
     global _last_redacted
     last_value, last_text = _last_redacted
     if value is last_value:
         return last_text
-    text = json.dumps(redact_value(value))[:BODY_LIMIT]
+    if encoded is not None and not could_name_a_secret(encoded):
+        text = encoded.rstrip("\n")[:BODY_LIMIT]
+    else:
+        text = json.dumps(redact_value(value), separators=(",", ":"))[:BODY_LIMIT]
     _last_redacted = (value, text)
     return text
+
+
+def could_name_a_secret(text):
+    """Whether a name in `text` (JSON) could be a secret's as logs.is_secret_name reads it: one of SECRET_NAMES in
+    it, in any case, or what could spell one (a `%` escape, which the name is decoded from, or a `\\u` escape of a
+    character whose lower case is a letter of one, such as the Kelvin sign). A `+` decodes to a space, which no
+    secret's name holds: it can only be stripped from around one that is in the text as it is."""
+    if "%" in text or "\\u" in text:
+        return True
+    lowered = text.lower()
+    return any(name in lowered for name in SECRET_NAMES)
 
 
 _last_redacted = (None, "")  # (the last value redacted, its text): a reference keeps its id from being reused
