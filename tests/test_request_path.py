@@ -129,19 +129,26 @@ def test_a_client_id_longer_than_its_column_does_not_lose_the_journal_batch(clie
     assert [entry["path"] for entry in entries][:2] == ["/api/userinfo.php", "/api/token.php"], entries
 
 
+MOKAPEN_GRANT = {"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
+                 "client_secret": "mokapen-private-demo-secret", "organization_id": "849"}  # written on the kept one
+JWKS_FAULT = {"path": "/oauth/jwks", "status": 503, "rate": 1.0}
+
+
+def two_workers(tmp_path):
+    """Two apps on one database, as two workers."""
+    return [make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False) for _ in range(2)]
+
+
 def test_a_setting_changed_just_after_a_token_this_thread_wrote_is_seen(tmp_path):
     # The token is written on the thread's own connection, whose commit does not count as a change of the settings
     # (reads.WalIndexHeader.own_commit); a commit by another worker right after it does.
-    worker = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)
-    other = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)
+    worker, other = two_workers(tmp_path)
     client = worker.test_client()
-    grant = {"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
-             "client_secret": "mokapen-private-demo-secret", "organization_id": "849"}
     assert client.get("/oauth/jwks").status_code == 200
-    assert client.post("/oauth/token", data=grant).status_code == 200
+    assert client.post("/oauth/token", data=MOKAPEN_GRANT).status_code == 200
     assert client.get("/oauth/jwks").status_code == 200
-    assert client.post("/oauth/token", data=grant).status_code == 200
-    admin(other.test_client(), "POST", "/faults", {"path": "/oauth/jwks", "status": 503, "rate": 1.0})
+    assert client.post("/oauth/token", data=MOKAPEN_GRANT).status_code == 200
+    admin(other.test_client(), "POST", "/faults", JWKS_FAULT)
     assert client.get("/oauth/jwks").status_code == 503
 
 
@@ -149,11 +156,8 @@ def test_a_setting_changed_just_after_a_token_this_thread_wrote_is_seen(tmp_path
 def test_a_setting_another_worker_commits_between_a_token_commit_and_its_next_read_is_seen(tmp_path):
     # The thread's own commit releases the write lock before the header is read again: a commit of another worker
     # can land in between, and the two headers are then not this commit's alone (reads.WalIndexHeader).
-    worker = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)
-    other = make_app(tmp_path, SANDBOX_ADMIN_TOKEN="test-admin-token", JOURNAL_ENABLED=False)
+    worker, other = two_workers(tmp_path)
     client = worker.test_client()
-    grant = {"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
-             "client_secret": "mokapen-private-demo-secret", "organization_id": "849"}
     assert client.get("/oauth/jwks").status_code == 200
 
     class CommitThenOtherWorker:  # the thread's kept connection, whose next commit another worker's follows at once
@@ -167,11 +171,11 @@ def test_a_setting_another_worker_commits_between_a_token_commit_and_its_next_re
             self.connection.commit()
             if self.armed:
                 self.armed = False
-                admin(other.test_client(), "POST", "/faults", {"path": "/oauth/jwks", "status": 503, "rate": 1.0})
+                admin(other.test_client(), "POST", "/faults", JWKS_FAULT)
 
     with worker.app_context():
         kept = reads.HELD.by_engine[db.engine]
         assert kept.wal_index is not None  # SQLite in WAL mode: the header is read, not data_version
         reads.HELD.by_engine[db.engine] = kept._replace(dbapi_connection=CommitThenOtherWorker(kept.dbapi_connection))
-    assert client.post("/oauth/token", data=grant).status_code == 200
+    assert client.post("/oauth/token", data=MOKAPEN_GRANT).status_code == 200
     assert [client.get("/oauth/jwks").status_code for _ in range(2)] == [503, 503]
