@@ -24,6 +24,18 @@ def is_secret_name(name):
     return name.strip().lower() in SECRET_NAMES
 
 
+def could_name_a_secret(text):
+    """Whether a name in `text` (JSON) could be a secret's as is_secret_name reads it, kept beside it (the journal
+    asks before it walks a body): one of SECRET_NAMES in it, in any case, or what could spell one (a `%` escape,
+    which the name is decoded from, or a `\\u` escape of a character whose lower case is a letter of one, such as the
+    Kelvin sign). A `+` decodes to a space, which no secret's name holds: it can only be stripped from around one
+    that is in the text as it is."""
+    if "%" in text or "\\u" in text:
+        return True
+    lowered = text.lower()
+    return any(name in lowered for name in SECRET_NAMES)
+
+
 def _redact_parameter(match):
     return f"{match.group(1)}=[REDACTED]" if is_secret_name(match.group(1)) else match.group(0)
 

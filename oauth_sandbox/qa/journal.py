@@ -24,7 +24,7 @@ from .. import jsonbody
 from ..database import without_nul
 from ..errors import first_line
 from ..extensions import db
-from ..logs import SECRET_NAMES, is_secret_name, redact
+from ..logs import could_name_a_secret, is_secret_name, redact
 from .models import JournalEntry
 
 log = logging.getLogger(__name__)
@@ -106,17 +106,6 @@ def redacted_json(value, encoded=None):
         text = json.dumps(redact_value(value), separators=(",", ":"))[:BODY_LIMIT]
     _last_redacted = (value, text)
     return text
-
-
-def could_name_a_secret(text):
-    """Whether a name in `text` (JSON) could be a secret's as logs.is_secret_name reads it: one of SECRET_NAMES in
-    it, in any case, or what could spell one (a `%` escape, which the name is decoded from, or a `\\u` escape of a
-    character whose lower case is a letter of one, such as the Kelvin sign). A `+` decodes to a space, which no
-    secret's name holds: it can only be stripped from around one that is in the text as it is."""
-    if "%" in text or "\\u" in text:
-        return True
-    lowered = text.lower()
-    return any(name in lowered for name in SECRET_NAMES)
 
 
 _last_redacted = (None, "")  # (the last value redacted, its text): a reference keeps its id from being reused
