@@ -93,7 +93,7 @@ def record(response, owner):
     counted[1].observe(time.perf_counter() - request_globals.get("started", time.perf_counter()))
     state = request_globals.get("rate_limit")
     if state is not None and state.exceeded and status == 429:
-        metrics.refusals.labels(dialect, endpoint).inc()
+        child(metrics.refusals, dialect, endpoint).inc()
 
 
 _request_children = {}  # (dialect, endpoint, status) -> (its requests counter, its latency histogram)
@@ -103,7 +103,7 @@ def fault_injected(dialect, fault):
     """Count a fault that fired (qa/faults.py)."""
     kind = ("drop" if fault["drop"] else fault["error"] or (str(fault["status"]) if fault["status"] else None)
             or ("stall" if fault["stall_ms"] else "latency"))
-    instruments().faults.labels(dialect, fault["path"], kind).inc()
+    child(instruments().faults, dialect, fault["path"], kind).inc()
 
 
 @TOKEN_SAVED.connect
@@ -117,7 +117,7 @@ def token_issued(dialect, code=False, user=False, **_):
             grant = data.get("grant_type") if isinstance(data, dict) else None
     if not isinstance(grant, str) or grant not in GRANTS:
         grant = "authorization_code" if code else "password" if user else "client_credentials"
-    instruments().tokens.labels(dialect, grant).inc()
+    child(instruments().tokens, dialect, grant).inc()
 
 
 GRANTS = ("authorization_code", "refresh_token", "client_credentials", "password")
