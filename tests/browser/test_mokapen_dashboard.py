@@ -98,6 +98,9 @@ def test_generated_token_has_a_copy_button_and_an_expiry_date(live_server, page,
     page.click("nav.tabs >> text=Credentials")
     page.click("input[type=submit][value='Generate Token']")
     assert page.inner_text("#token-expiry").endswith("UTC")
+    # The layout is read once the page has loaded, its stylesheet applied: the element above can be there before
+    # (on a loaded machine the unstyled page measured 6,207 px, the token unbroken).
+    page.wait_for_load_state("load")
     width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1]
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
