@@ -5,6 +5,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 
 from helpers import make_app
+from oauth_sandbox import bootstrap
 from oauth_sandbox.extensions import db
 
 
@@ -20,3 +21,48 @@ def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path):
         assert differences == []
         tables = set(db.inspect(db.engine).get_table_names())
         assert {"users", "clients", "tokens", "authorization_codes", "sandbox_journal"} <= tables
+        migrated = indexes()
+        db.drop_all()
+        db.session.execute(text("DROP TABLE alembic_version"))
+        db.session.commit()
+        db.create_all()
+        assert migrated == indexes()  # what compare_metadata does not compare: a partial index's WHERE
+
+
+def indexes():
+    """Every table's indexes as the database reflects them: name, columns, uniqueness and WHERE clause."""
+    inspector = db.inspect(db.engine)
+    return {(table, index["name"], tuple(index["column_names"]), bool(index["unique"]),
+             " ".join(str(value) for name, value in sorted(index.get("dialect_options", {}).items())
+                      if name.endswith("_where")))
+            for table in inspector.get_table_names() for index in inspector.get_indexes(table)}
+
+
+def test_upgrading_a_database_with_tokens_keeps_them_working(tmp_path):
+    """A sandbox upgraded from the revision before the partial token indexes (a9e8d7c6b5f4): its tokens still
+    validate and revoke, and new ones are issued and found."""
+    app = make_app(tmp_path)
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        upgrade(revision="f1a2b3c4d5e6")
+        bootstrap.load_demo_data()
+    client = app.test_client()
+    credentials = {"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
+                   "client_secret": "mokapen-private-demo-secret", "organization_id": "849"}
+    before = client.post("/oauth/token", data=credentials).json["access_token"]
+    with app.app_context():
+        upgrade()
+    listed = client.get("/api/v1/849/contacts", headers={"Authorization": f"Bearer {before}",
+                                                         "Accept": "application/json"})
+    assert listed.status_code == 200
+    after = client.post("/oauth/token", data=credentials).json["access_token"]
+    app_secret = {"client_id": credentials["client_id"], "client_secret": credentials["client_secret"]}
+    for token in (before, after):
+        introspected = client.post("/oauth/introspect", data={**app_secret, "token": token})
+        assert introspected.json["active"] is True
+    assert client.post("/oauth/revoke", data={**app_secret, "token": before}).status_code == 200
+    refused = client.get("/api/v1/849/contacts", headers={"Authorization": f"Bearer {before}",
+                                                          "Accept": "application/json"})
+    assert refused.status_code == 401
