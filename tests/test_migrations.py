@@ -12,9 +12,7 @@ from oauth_sandbox.extensions import db
 def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path):
     app = make_app(tmp_path)
     with app.app_context():
-        db.drop_all()
-        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.session.commit()
+        empty_database()
         upgrade()
         with db.engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
@@ -22,11 +20,16 @@ def test_migrations_build_exactly_the_schema_the_models_describe(tmp_path):
         tables = set(db.inspect(db.engine).get_table_names())
         assert {"users", "clients", "tokens", "authorization_codes", "sandbox_journal"} <= tables
         migrated = indexes()
-        db.drop_all()
-        db.session.execute(text("DROP TABLE alembic_version"))
-        db.session.commit()
+        empty_database()
         db.create_all()
         assert migrated == indexes()  # what compare_metadata does not compare: a partial index's WHERE
+
+
+def empty_database():
+    """No table left, Alembic's neither."""
+    db.drop_all()
+    db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.session.commit()
 
 
 def indexes():
@@ -43,9 +46,7 @@ def test_upgrading_a_database_with_tokens_keeps_them_working(tmp_path):
     validate and revoke, and new ones are issued and found."""
     app = make_app(tmp_path)
     with app.app_context():
-        db.drop_all()
-        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.session.commit()
+        empty_database()
         upgrade(revision="f1a2b3c4d5e6")
         bootstrap.load_demo_data()
     client = app.test_client()
