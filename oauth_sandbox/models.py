@@ -160,8 +160,8 @@ class Token(db.Model, TokenLifetime, TokenMixin):
     __tablename__ = "tokens"
     # The links a token may lack are indexed only where it has them (partial indexes): an INSERT writes no entry
     # into the index of a column it leaves NULL, and each index it writes is one more page in a token's commit
-    # (a client-credentials token has no code, no parent and often no user). A lookup by a value (`= ?`, an
-    # ON DELETE action's too) implies NOT NULL and uses them.
+    # (a client-credentials token has no code and no parent, only mokapen's an organization, v1's no client). A
+    # lookup by a value (`= ?`, an ON DELETE action's too) implies NOT NULL and uses them.
     __table_args__ = tuple(
         Index(f"ix_tokens_{column}", column, sqlite_where=text(f"{column} IS NOT NULL"),
               postgresql_where=text(f"{column} IS NOT NULL"))

@@ -2,8 +2,8 @@
 
 The indexes of tokens.client_id, user_id, authorization_code_id, organization_id and parent_id become partial
 (`WHERE … IS NOT NULL`): a token's INSERT writes no entry into the index of a column it leaves NULL (a
-client-credentials token has no code and no parent, often no user and no organization), and each index written is
-one more page in its commit. Lookups by a value, the ON DELETE actions' among them, use them as before.
+client-credentials token has no code and no parent, only mokapen's an organization, v1's no client), and each index
+written is one more page in its commit. Lookups by a value, the ON DELETE actions' among them, use them as before.
 
 Revision ID: a9e8d7c6b5f4
 Revises: f1a2b3c4d5e6

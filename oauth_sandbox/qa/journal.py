@@ -33,7 +33,7 @@ BODY_LIMIT = 4096
 # A full buffer is written on the next tick, whatever the interval. Each batch is a transaction whose commit
 # rewrites the journal's last pages into SQLite's log (and brings the next checkpoint nearer): 100-row batches,
 # 16 commits a second per worker under a JWKS load, cost that request about 13 % more of its worker's CPU than the
-# batches the interval makes (~300 rows). This bounds the buffer (a few MB) when requests come faster still.
+# batches the interval makes (~300 rows). Past it, the buffer is written at the next tick, not after the interval.
 BATCH_SIZE = 1000
 TICK_SECONDS = 0.05  # how often the background thread looks for a buffer that is due
 JOURNAL_INSERT = JournalEntry.__table__.insert()
