@@ -1,6 +1,7 @@
 """Prometheus metrics at /metrics: requests, latency, tokens, rate-limit refusals and faults; one sum for every
 gunicorn worker; open in development, behind the admin token in production."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -123,6 +124,38 @@ def test_two_gunicorn_workers_count_into_one_sum_and_a_drop_closes_the_connectio
     finally:
         stop_gunicorn(process)
     assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
+
+
+def public_endpoint_count(base):
+    found = samples(requests.get(f"{base}/metrics", headers=WORKERS_ADMIN, timeout=30).text)
+    return value(found, "oauth_sandbox_requests_total", dialect="consumer", endpoint="/public_endpoint", status="200")
+
+
+def test_each_gunicorn_run_counts_from_zero_and_the_directories_of_finished_runs_go(tmp_path, monkeypatch):
+    """The workers' multiprocess directory is the run's own: a master's pid comes round again, and a directory named
+    after the pid alone gave the new run the counts an earlier run left in it."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))  # where the workers make the run's directory
+    database = make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"]
+    first, base = start_gunicorn(database, tmp_path / "first.log", worker_count=2)
+    try:
+        for _ in range(3):
+            assert requests.get(f"{base}/public_endpoint", timeout=30).status_code == 200
+        assert public_endpoint_count(base) == 3
+    finally:
+        stop_gunicorn(first)
+    [finished] = temp.glob("oauth-sandbox-metrics-*")
+    second, base = start_gunicorn(database, tmp_path / "second.log", worker_count=2)
+    try:
+        # What a run whose master had this pid would have left, under the name the pid alone gave.
+        shutil.copytree(finished, temp / f"oauth-sandbox-metrics-{second.pid}")
+        assert public_endpoint_count(base) == 0
+        assert requests.get(f"{base}/public_endpoint", timeout=30).status_code == 200
+        assert public_endpoint_count(base) == 1
+        assert not finished.exists()
+    finally:
+        stop_gunicorn(second)
 
 
 JSON_LOG_SCRIPT = """

@@ -4,10 +4,12 @@ dialect and grant, rate-limit refusals and injected faults. Served at /metrics (
 Several worker processes (gunicorn -w N) each count their own requests; prometheus-client's multiprocess mode sums
 them: each worker writes its values to files in PROMETHEUS_MULTIPROC_DIR and /metrics reads them all. When that
 variable is not set and the app runs under gunicorn with several workers, the first metric a worker records sets it
-to a directory of this run (named after gunicorn's master process), shared by its workers. prometheus-client reads
-the variable when it is imported, so it is imported here only then (on the first metric, in a request).
+to a directory of this run, shared by its workers (`run_directory`). prometheus-client reads the variable when it is
+imported, so it is imported here only then (on the first metric, in a request).
 """
 import os
+import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -16,6 +18,7 @@ from blinker import signal
 from flask import g, has_request_context, request
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+RUN_DIRECTORY = re.compile(r"oauth-sandbox-metrics-(\d+)(?:-(\d+))?")  # <master pid>[-<its start time>]
 TOKEN_SAVED = signal("oauth-sandbox.token-saved")  # sent by oauth.save_token, the one place tokens are written
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -45,11 +48,49 @@ def instruments():
     global _instruments
     if _instruments is None:
         if not os.environ.get(MULTIPROC_ENV) and under_gunicorn_workers():
-            path = Path(tempfile.gettempdir()) / f"oauth-sandbox-metrics-{os.getppid()}"
-            path.mkdir(mode=0o700, exist_ok=True)
-            os.environ[MULTIPROC_ENV] = str(path)
+            os.environ[MULTIPROC_ENV] = str(run_directory())
         _instruments = Instruments()
     return _instruments
+
+
+def run_directory():
+    """The multiprocess directory of this gunicorn run, in the temp dir: named after its master process (this worker's
+    parent) and the time that process started, since a pid comes round again and prometheus-client sums whatever
+    files it finds there (a directory named after the pid alone once gave a new run an old run's counts). The
+    directories of runs that are over are removed first (prometheus-client wants them wiped between runs)."""
+    base = Path(tempfile.gettempdir())
+    for path in base.glob("oauth-sandbox-metrics-*"):
+        match = RUN_DIRECTORY.fullmatch(path.name)
+        if match and run_is_over(int(match[1]), match[2]):
+            shutil.rmtree(path, ignore_errors=True)  # (another user's: not ours to remove, and left)
+    master = os.getppid()
+    started = process_start(master)
+    path = base / (f"oauth-sandbox-metrics-{master}-{started}" if started else f"oauth-sandbox-metrics-{master}")
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
+
+
+def process_start(pid):
+    """When process `pid` started (clock ticks after boot, from /proc), or None: no such process, or no /proc."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[19]  # field 22, starttime
+    except (OSError, IndexError):
+        return None
+
+
+def run_is_over(master, started):
+    """Whether the gunicorn run whose master was process `master`, started at `started` (None: not known), is over:
+    no such process, or another one since started under its pid."""
+    now = process_start(master)
+    if now is not None:
+        return started is not None and now != started
+    try:
+        os.kill(master, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process
+        return False
+    return False
 
 
 def under_gunicorn_workers():
@@ -125,8 +166,8 @@ GRANTS = ("authorization_code", "refresh_token", "client_credentials", "password
 
 def exposition():
     """(body, content type) of every metric: this process's, or every worker's in multiprocess mode."""
+    metrics = instruments()  # first: it picks the multiprocess directory, which prometheus-client reads on import
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest  # noqa: PLC0415
-    metrics = instruments()
     if os.environ.get(MULTIPROC_ENV):
         from prometheus_client import multiprocess  # noqa: PLC0415
         registry = CollectorRegistry()
