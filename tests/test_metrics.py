@@ -101,7 +101,8 @@ def test_a_setting_opens_them_in_production(client):
     read(client)
 
 
-def test_two_gunicorn_workers_count_into_one_sum_and_a_drop_closes_the_connection(tmp_path):
+def test_two_gunicorn_workers_count_into_one_sum_and_a_drop_closes_the_connection(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the run's metrics directory with the test's files
     database = make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"]
     process, base = start_gunicorn(database, tmp_path / "gunicorn.log", worker_count=2)
     try:
@@ -146,6 +147,11 @@ def test_each_gunicorn_run_counts_from_zero_and_the_directories_of_finished_runs
     finally:
         stop_gunicorn(first)
     [finished] = temp.glob("oauth-sandbox-metrics-*")
+    others = temp / "oauth-sandbox-metrics-4194305-1"  # a finished run's name, but a directory others may write in
+    others.mkdir(mode=0o755)
+    others.chmod(0o755)
+    odd = temp / "oauth-sandbox-metrics-99999999999999999999"  # no pid: left alone, and no request fails over it
+    odd.mkdir(mode=0o700)
     second, base = start_gunicorn(database, tmp_path / "second.log", worker_count=2)
     try:
         # What a run whose master had this pid would have left, under the name the pid alone gave.
@@ -154,6 +160,7 @@ def test_each_gunicorn_run_counts_from_zero_and_the_directories_of_finished_runs
         assert requests.get(f"{base}/public_endpoint", timeout=30).status_code == 200
         assert public_endpoint_count(base) == 1
         assert not finished.exists()
+        assert others.exists() and odd.exists()
     finally:
         stop_gunicorn(second)
 

@@ -10,6 +10,7 @@ imported, so it is imported here only then (on the first metric, in a request).
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from blinker import signal
 from flask import g, has_request_context, request
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-RUN_DIRECTORY = re.compile(r"oauth-sandbox-metrics-(\d+)(?:-(\d+))?")  # <master pid>[-<its start time>]
+RUN_DIRECTORY = re.compile(r"oauth-sandbox-metrics-([0-9]{1,7})(?:-([0-9]{1,20}))?")  # <master pid>[-<its start>]
 TOKEN_SAVED = signal("oauth-sandbox.token-saved")  # sent by oauth.save_token, the one place tokens are written
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -48,7 +49,9 @@ def instruments():
     global _instruments
     if _instruments is None:
         if not os.environ.get(MULTIPROC_ENV) and under_gunicorn_workers():
-            os.environ[MULTIPROC_ENV] = str(run_directory())
+            path = run_directory()
+            if path is not None:
+                os.environ[MULTIPROC_ENV] = str(path)
         _instruments = Instruments()
     return _instruments
 
@@ -57,17 +60,41 @@ def run_directory():
     """The multiprocess directory of this gunicorn run, in the temp dir: named after its master process (this worker's
     parent) and the time that process started, since a pid comes round again and prometheus-client sums whatever
     files it finds there (a directory named after the pid alone once gave a new run an old run's counts). The
-    directories of runs that are over are removed first (prometheus-client wants them wiped between runs)."""
+    directories of runs that are over are removed first (prometheus-client wants them wiped between runs). None when
+    the directory is not this user's own (someone else made one of its name first, or a link): each worker then
+    counts alone rather than read or write another's files."""
     base = Path(tempfile.gettempdir())
-    for path in base.glob("oauth-sandbox-metrics-*"):
-        match = RUN_DIRECTORY.fullmatch(path.name)
-        if match and run_is_over(int(match[1]), match[2]):
-            shutil.rmtree(path, ignore_errors=True)  # (another user's: not ours to remove, and left)
     master = os.getppid()
+    if master != 1:  # (a worker whose master is gone has init for a parent: it removes nothing)
+        remove_finished_runs(base)
     started = process_start(master)
     path = base / (f"oauth-sandbox-metrics-{master}-{started}" if started else f"oauth-sandbox-metrics-{master}")
-    path.mkdir(mode=0o700, exist_ok=True)
-    return path
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return path if own_private_directory(path) else None
+
+
+def remove_finished_runs(base):
+    """Remove this user's directories of gunicorn runs that are over, in `base`."""
+    try:
+        found = list(base.glob("oauth-sandbox-metrics-*"))
+    except OSError:
+        return
+    for path in found:
+        match = RUN_DIRECTORY.fullmatch(path.name)
+        if match and own_private_directory(path) and run_is_over(int(match[1]), match[2]):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def own_private_directory(path):
+    """Whether `path` is a directory (not a link to one) of this user's that no one else may read or write."""
+    try:
+        found = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(found.st_mode) and found.st_uid == os.getuid() and not found.st_mode & 0o077
 
 
 def process_start(pid):
