@@ -101,6 +101,12 @@ def test_a_setting_opens_them_in_production(client):
     read(client)
 
 
+def public_endpoint_count(base):
+    """The requests to /public_endpoint answered 200, as /metrics sums them (whichever worker answers)."""
+    found = samples(requests.get(f"{base}/metrics", headers=WORKERS_ADMIN, timeout=30).text)
+    return value(found, "oauth_sandbox_requests_total", dialect="consumer", endpoint="/public_endpoint", status="200")
+
+
 def test_two_gunicorn_workers_count_into_one_sum_and_a_drop_closes_the_connection(tmp_path, monkeypatch):
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the run's metrics directory with the test's files
     database = make_app(tmp_path).config["SQLALCHEMY_DATABASE_URI"]
@@ -114,9 +120,7 @@ def test_two_gunicorn_workers_count_into_one_sum_and_a_drop_closes_the_connectio
         assert statuses == [200, 200]
         readings = set()
         for _ in range(6):  # whichever worker answers, it reports both workers' counts
-            found = samples(requests.get(f"{base}/metrics", headers=WORKERS_ADMIN, timeout=30).text)
-            readings.add(value(found, "oauth_sandbox_requests_total", dialect="consumer",
-                               endpoint="/public_endpoint", status="200"))
+            readings.add(public_endpoint_count(base))
         assert readings == {2}
         requests.post(f"{base}/_sandbox/faults", headers=WORKERS_ADMIN, json={"path": "/api/token.php", "drop": True})
         with pytest.raises(requests.exceptions.ConnectionError):
@@ -125,11 +129,6 @@ def test_two_gunicorn_workers_count_into_one_sum_and_a_drop_closes_the_connectio
     finally:
         stop_gunicorn(process)
     assert "Traceback" not in (tmp_path / "gunicorn.log").read_text()
-
-
-def public_endpoint_count(base):
-    found = samples(requests.get(f"{base}/metrics", headers=WORKERS_ADMIN, timeout=30).text)
-    return value(found, "oauth_sandbox_requests_total", dialect="consumer", endpoint="/public_endpoint", status="200")
 
 
 def test_each_gunicorn_run_counts_from_zero_and_the_directories_of_finished_runs_go(tmp_path, monkeypatch):

@@ -19,7 +19,8 @@ from blinker import signal
 from flask import g, has_request_context, request
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-RUN_DIRECTORY = re.compile(r"oauth-sandbox-metrics-([0-9]{1,7})(?:-([0-9]{1,20}))?")  # <master pid>[-<its start>]
+RUN_PREFIX = "oauth-sandbox-metrics-"  # a run's directory: <prefix><master pid>[-<its start time>]
+RUN_DIRECTORY = re.compile(re.escape(RUN_PREFIX) + r"([0-9]{1,7})(?:-([0-9]{1,20}))?")
 TOKEN_SAVED = signal("oauth-sandbox.token-saved")  # sent by oauth.save_token, the one place tokens are written
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
@@ -68,7 +69,7 @@ def run_directory():
     if master != 1:  # (a worker whose master is gone has init for a parent: it removes nothing)
         remove_finished_runs(base)
     started = process_start(master)
-    path = base / (f"oauth-sandbox-metrics-{master}-{started}" if started else f"oauth-sandbox-metrics-{master}")
+    path = base / (f"{RUN_PREFIX}{master}-{started}" if started else f"{RUN_PREFIX}{master}")
     try:
         path.mkdir(mode=0o700, exist_ok=True)
     except OSError:
@@ -79,7 +80,7 @@ def run_directory():
 def remove_finished_runs(base):
     """Remove this user's directories of gunicorn runs that are over, in `base`."""
     try:
-        found = list(base.glob("oauth-sandbox-metrics-*"))
+        found = list(base.glob(RUN_PREFIX + "*"))
     except OSError:
         return
     for path in found:
