@@ -19,7 +19,7 @@ from . import clock
 from .extensions import db
 from .fixture_fields import FixtureError
 from .models import Client, User
-from .reads import CompiledRead
+from .reads import CatalogRead
 
 # RFC 7519 §4.1, RFC 9068 §2.2 (scope, client_id) and RFC 7662 §2.2 (active, token_type, username).
 REGISTERED = frozenset({"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "scope", "client_id",
@@ -83,7 +83,7 @@ class NextTokenClaims(db.Model):
 
 
 # A token's stored claims and whether one-off claims wait, in one read on the request's read connection.
-STORED = CompiledRead(select(
+STORED = CatalogRead(select(
     select(User.claims).where(User.id == bindparam("user_id")).scalar_subquery(),
     select(Client.claims).where(Client.id == bindparam("client_pk")).scalar_subquery(),
     select(NextTokenClaims.id).where(NextTokenClaims.client_id == bindparam("client_pk"),

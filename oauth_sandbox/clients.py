@@ -11,7 +11,7 @@ from authlib.oauth2.rfc6749 import ClientMixin
 from sqlalchemy import bindparam, select
 
 from .models import Client, redirect_uri_matches
-from .reads import CompiledRead
+from .reads import CatalogRead
 from .security import token_matches
 
 # How clients authenticate at every token, revocation and introspection endpoint here (RFC 6749 §2.3.1).
@@ -67,7 +67,7 @@ class ClientRecord(ClientMixin):
         return " ".join(s for s in scope.split() if s in allowed)
 
 
-BY_CLIENT_ID = CompiledRead(
+BY_CLIENT_ID = CatalogRead(
     select(Client.id, Client.client_id, Client.name, Client.dialect, Client.client_secret_hash, Client.redirect_uris,
            Client.grant_types, Client.scope, Client.owner_id, Client.status, Client.headless_user_id)
     .where(Client.client_id == bindparam("client_id")))

@@ -14,9 +14,11 @@ import threading
 import weakref
 from typing import NamedTuple
 
-from flask import g
+from flask import g, has_request_context
+from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
+from sqlalchemy.sql.util import find_tables
 
 from .database import without_nul
 from .extensions import db
@@ -65,6 +67,52 @@ class CompiledRead:
         """The first row, or None."""
         rows = self.rows(**params)
         return rows[0] if rows else None
+
+
+CATALOG_TABLES = set()  # the names of the tables CatalogReads read (settings.py versions every change to them)
+CATALOG_ANSWERS_KEPT = 4096  # answers kept per version at most (lookups of unknown ids are answers too)
+LONGEST_KEPT_PARAMETER = 255  # no stored name or id is longer: a longer one is asked, its answer not kept
+
+
+class CatalogRead(CompiledRead):
+    """A compiled read of the catalog (clients, users, apps, organizations, roles, claims): rows that change far
+    less often than requests read them. A request's answer is kept in this process (`g.catalog`: the answers of
+    the shared settings' version the request loaded, settings.load) and given again to every later request, until
+    that version moves, as it does with every change to a table a CatalogRead reads, whoever makes it (a trigger
+    on each: settings.create_version_triggers). Under load every other worker's commit makes each read in a
+    request begin with an empty page cache, so a read the database does not do saves more than its own cost.
+    Outside a request (a command), and in a request once it has written through its session (what it changed is
+    not in the version it loaded), the database is read. The rows are shared: callers never change them."""
+
+    def __init__(self, statement):
+        super().__init__(statement)
+        CATALOG_TABLES.update(table.name for table in find_tables(statement, include_joins=True))
+
+    def rows(self, **params):
+        answers = g.get("catalog")
+        if answers is None or any(isinstance(value, str) and len(value) > LONGEST_KEPT_PARAMETER
+                                  for value in params.values()):
+            return super().rows(**params)
+        key = (self, *sorted(params.items()))
+        rows = answers.get(key)
+        if rows is None:
+            rows = super().rows(**params)
+            if len(answers) >= CATALOG_ANSWERS_KEPT:
+                answers.clear()
+            answers[key] = rows
+        return rows
+
+
+def write_in_request(*_args):
+    """Session event: the request wrote through its session; its catalog reads go to the database from now on."""
+    if has_request_context():
+        g.pop("catalog", None)
+
+
+def session_write(orm_execute_state):
+    """Session event: a statement run through the session that writes (an UPDATE of a batch of one-off claims…)."""
+    if not orm_execute_state.is_select:
+        write_in_request()
 
 
 class CompiledWrite:
@@ -268,5 +316,9 @@ def release_read_connection(_exc=None, invalidate=False):
 
 
 def init_app(app):
-    """Return each request's read connection at teardown."""
+    """Return each request's read connection at teardown; a request that writes through its session stops using the
+    kept catalog answers (CatalogRead)."""
     app.teardown_appcontext(release_read_connection)
+    if not event.contains(db.session, "after_flush", write_in_request):
+        event.listen(db.session, "after_flush", write_in_request)
+        event.listen(db.session, "do_orm_execute", session_write)

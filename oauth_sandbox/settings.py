@@ -3,18 +3,20 @@ and the epoch of the rate-limit counters.
 
 They live in the database so that a change over the admin API applies at once, on every worker; config stays the
 default. Each change also stores a new `version`: a request reads that one value and re-reads the rest only when it
-differs from what this process last saw. A reset puts them all back (`reset_settings`) and starts a new
+differs from what this process last saw. Every change to the catalog moves it too (a trigger on each table a
+`reads.CatalogRead` reads: create_version_triggers), so the same one value also says whether the catalog answers this
+process kept are still the database's. A reset puts them all back (`reset_settings`) and starts a new
 `limits_epoch`: each worker empties its own in-memory rate-limit counters when it sees a new one (ratelimit.py).
 """
 import secrets
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import JSON, String, select
+from sqlalchemy import JSON, String, event, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from . import clock
 from .extensions import db
-from .reads import CompiledRead, unchanged_since
+from .reads import CATALOG_TABLES, CompiledRead, unchanged_since
 
 
 class Setting(db.Model):
@@ -33,29 +35,33 @@ EVERYTHING = CompiledRead(select(Setting.key, Setting.value))
 
 class SettingsCache:
     """This process's copy of one app's settings: (the reads.unchanged_since token they were read after, their
-    version, their values), replaced as a whole (two threads loading at once cannot leave a mix)."""
+    version, their values, the catalog answers kept for that version), replaced as a whole (two threads loading at
+    once cannot leave a mix)."""
 
     def __init__(self):
-        self.snapshot = (None, self, {})  # a version that matches no stored one: the first request reads all
+        self.snapshot = (None, self, {}, {})  # a version that matches no stored one: the first request reads all
+        self.versioned = None  # whether the catalog's tables have their version triggers (asked once)
 
 
 def load():
     """The request's view of the shared settings (re-read when their version changed, and their version read only
     when the database may have changed: reads.unchanged_since); adopts a moved clock."""
     cache = current_app.extensions.setdefault("sandbox_settings", SettingsCache())
-    seen, version, values = cache.snapshot
+    seen, version, values, answers = cache.snapshot
     unchanged, token = unchanged_since(seen)
     if not unchanged:
         row = VERSION.first()
         stored = row[0] if row else None
         if stored != version:
-            values = dict(EVERYTHING.rows())
+            values, answers = dict(EVERYTHING.rows()), {}
             shared_clock = values.get("clock")
             clock.adopt(*(shared_clock["offset"], shared_clock["version"]) if shared_clock else (0, None))
-        cache.snapshot = (token, stored, values)
+        cache.snapshot = (token, stored, values, answers)
     elif token != seen:  # nothing but this connection's own commit since (a token's): the same settings, as of now
-        cache.snapshot = (token, version, values)
-    g.settings = values
+        cache.snapshot = (token, version, values, answers)
+    if cache.versioned is None:
+        cache.versioned = catalog_versioned()
+    g.settings, g.catalog = values, answers if cache.versioned else None
 
 
 def setting(key, default=None):
@@ -105,3 +111,69 @@ def set_clock_offset(offset):
 def limit_text(name):
     """The rate limit called `name` (flask-limiter syntax): its shared override, or the config value."""
     return (setting("rate_limits") or {}).get(name) or current_app.config[name]
+
+
+# What every catalog change runs, in the same transaction: a new version, made if there was none.
+NEW_VERSION = {
+    "sqlite": "INSERT INTO sandbox_settings (key, value) VALUES ('version', json_quote(lower(hex(randomblob(8))))) "
+              "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    "postgresql": "INSERT INTO sandbox_settings (key, value) VALUES ('version', to_json(md5(random()::text))) "
+                  "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+}
+
+
+def create_version_triggers(connection, tables):
+    """On each of `tables`, a trigger that gives the shared settings a new version whenever a statement inserts,
+    changes or deletes its rows: whoever writes (the admin API, a page, a reset, a fixtures file, a migration,
+    someone with the sqlite3 shell), every worker's next request reads the catalog anew (reads.CatalogRead). Made
+    by `db.create_all` (below) and by the migration that introduced them; `tables`: names."""
+    name = connection.dialect.name
+    if name == "postgresql":
+        connection.execute(text(f"CREATE OR REPLACE FUNCTION sandbox_new_version() RETURNS trigger LANGUAGE plpgsql "
+                                f"AS $$ BEGIN {NEW_VERSION[name]}; RETURN NULL; END $$"))
+        for table in tables:
+            connection.execute(text(f"CREATE OR REPLACE TRIGGER sandbox_version AFTER INSERT OR UPDATE OR DELETE OR "
+                                    f"TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION sandbox_new_version()"))
+    elif name == "sqlite":
+        for table in tables:
+            for operation in ("INSERT", "UPDATE", "DELETE"):
+                connection.execute(text(f"CREATE TRIGGER IF NOT EXISTS sandbox_version_{table}_{operation.lower()} "
+                                        f"AFTER {operation} ON {table} BEGIN {NEW_VERSION[name]}; END"))
+    else:
+        raise RuntimeError(f"no version triggers for {name}: the catalog answers kept would never be renewed")
+
+
+def catalog_versioned():
+    """Whether every table the catalog reads has its version trigger. A database not upgraded since they came
+    (`flask db upgrade`) has none: its catalog is then read on every request, as before, and a warning says so."""
+    if db.engine.dialect.name == "sqlite":
+        query = "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'sandbox_version_%'"
+    else:
+        query = ("SELECT DISTINCT event_object_table FROM information_schema.triggers "
+                 "WHERE trigger_name = 'sandbox_version'")
+    with db.engine.connect() as connection:
+        versioned = {row[0] for row in connection.execute(text(query))}
+    missing = CATALOG_TABLES - versioned
+    if missing:
+        current_app.logger.warning(f"No version triggers on {', '.join(sorted(missing))}: run `flask db upgrade`. "
+                                   "Until then every request reads the catalog from the database.")
+    return not missing
+
+
+def drop_version_triggers(connection, tables):
+    """The triggers of create_version_triggers, gone (a migration's downgrade)."""
+    name = connection.dialect.name
+    for table in tables:
+        if name == "postgresql":
+            connection.execute(text(f"DROP TRIGGER IF EXISTS sandbox_version ON {table}"))
+        else:
+            for operation in ("insert", "update", "delete"):
+                connection.execute(text(f"DROP TRIGGER IF EXISTS sandbox_version_{table}_{operation}"))
+    if name == "postgresql":
+        connection.execute(text("DROP FUNCTION IF EXISTS sandbox_new_version()"))
+
+
+@event.listens_for(db.metadata, "after_create")
+def version_the_catalog(_metadata, connection, tables=(), **_kwargs):
+    """`db.create_all`: the catalog's tables it made get their version triggers, as a migrated database has them."""
+    create_version_triggers(connection, sorted(table.name for table in tables if table.name in CATALOG_TABLES))

@@ -121,6 +121,24 @@ def test_a_fault_set_through_one_worker_is_injected_by_every_other_at_its_next_r
     assert set(at_once(20, lambda _: requests.get(f"{workers}/oauth/jwks").status_code)) == {200}
 
 
+def test_a_client_changed_through_one_worker_is_seen_by_every_other_at_its_next_request(workers):
+    # Each worker keeps the clients and apps it read until the settings' version moves (reads.CatalogRead): the
+    # admin API's change moves it (a trigger on the clients table), and every worker reads the client again.
+    grant = {"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
+             "client_secret": "mokapen-private-demo-secret", "organization_id": "849"}
+
+    def issue(_):
+        return requests.post(f"{workers}/oauth/token", data=grant).status_code
+
+    assert set(at_once(20, issue)) == {200}
+    requests.patch(f"{workers}/_sandbox/clients/mokapen-private-demo", headers=ADMIN,
+                   json={"status": "disabled"}).raise_for_status()
+    assert set(at_once(20, issue)) == {400}
+    requests.patch(f"{workers}/_sandbox/clients/mokapen-private-demo", headers=ADMIN,
+                   json={"status": "active"}).raise_for_status()
+    assert set(at_once(20, issue)) == {200}
+
+
 @pytest.mark.skipif(not REDIS, reason="exact limits across workers need the Redis storage (CI's second run)")
 def test_rate_limit_is_exact_across_workers(workers):
     token = requests.post(f"{workers}/v1/oauth/?username=johndoe&password=demo-password").json()["data"]

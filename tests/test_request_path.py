@@ -6,11 +6,15 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import jwt
 import pytest
+from sqlalchemy import delete, select, update
 
 from helpers import make_app
 from oauth_sandbox import reads, settings
+from oauth_sandbox.dialects.mokapen.models import Application, Membership
 from oauth_sandbox.extensions import db
+from oauth_sandbox.models import Client
 from oauth_sandbox.qa import faults
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
@@ -179,3 +183,55 @@ def test_a_setting_another_worker_commits_between_a_token_commit_and_its_next_re
         reads.HELD.by_engine[db.engine] = kept._replace(dbapi_connection=CommitThenOtherWorker(kept.dbapi_connection))
     assert client.post("/oauth/token", data=MOKAPEN_GRANT).status_code == 200
     assert [client.get("/oauth/jwks").status_code for _ in range(2)] == [503, 503]
+
+
+def test_the_catalog_a_worker_kept_is_read_again_after_any_change_to_it(tmp_path):
+    # A worker keeps the catalog it read (reads.CatalogRead: clients, apps, memberships, users, claims) until the
+    # shared settings' version moves, and a trigger on each of those tables moves it whoever writes: the admin API
+    # through another worker, or a statement sent to the database on a connection of its own (psql, sqlite3).
+    worker, other = two_workers(tmp_path)
+    client = worker.test_client()
+    assert client.post("/oauth/token", data=MOKAPEN_GRANT).status_code == 200
+    changed = admin(other.test_client(), "PATCH", "/clients/mokapen-private-demo", {"status": "disabled"})
+    assert changed.status_code == 200
+    refused = client.post("/oauth/token", data=MOKAPEN_GRANT)
+    assert refused.status_code == 400 and "disabled" in refused.json["error_description"]
+
+    clients = Client.__table__
+    with other.app_context(), db.engine.begin() as connection:
+        connection.execute(update(clients).where(clients.c.client_id == "mokapen-private-demo")
+                           .values(status="active", claims={"team": "qa"}))
+    issued = client.post("/oauth/token", data=MOKAPEN_GRANT)
+    assert issued.status_code == 200
+    assert jwt.decode(issued.json["access_token"], options={"verify_signature": False})["team"] == "qa"
+
+    applications, memberships = Application.__table__, Membership.__table__
+    with other.app_context(), db.engine.begin() as connection:
+        dedicated_user = (select(applications.c.dedicated_user_id)
+                          .join(clients, clients.c.id == applications.c.client_pk)
+                          .where(clients.c.client_id == "mokapen-private-demo").scalar_subquery())
+        assert connection.execute(delete(memberships).where(memberships.c.user_id == dedicated_user)).rowcount == 1
+    unlinked = client.post("/oauth/token", data=MOKAPEN_GRANT)
+    assert (unlinked.status_code, unlinked.json["error"]) == (400, "invalid_grant")
+    assert "not a member" in unlinked.json["error_description"]
+
+
+def test_a_database_without_the_version_triggers_reads_the_catalog_at_every_request(tmp_path, caplog):
+    # Not upgraded since the triggers came (`flask db upgrade`): nothing would tell a worker that the catalog
+    # changed, so it keeps none of it, and the log says how to mend that.
+    worker, other = two_workers(tmp_path)
+    with worker.app_context(), db.engine.begin() as connection:
+        settings.drop_version_triggers(connection, sorted(reads.CATALOG_TABLES))
+    client = worker.test_client()
+    worker.logger.addHandler(caplog.handler)  # (Alembic's logging set-up, run by make_app, took it off the root)
+    try:
+        assert client.post("/oauth/token", data=MOKAPEN_GRANT).status_code == 200
+    finally:
+        worker.logger.removeHandler(caplog.handler)
+    assert any("flask db upgrade" in record.getMessage() for record in caplog.records)
+    clients = Client.__table__
+    with other.app_context(), db.engine.begin() as connection:
+        connection.execute(update(clients).where(clients.c.client_id == "mokapen-private-demo")
+                           .values(status="disabled"))
+    refused = client.post("/oauth/token", data=MOKAPEN_GRANT)
+    assert refused.status_code == 400 and "disabled" in refused.json["error_description"]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ...clients import authenticate_client
 from ...extensions import db
 from ...models import User
-from ...reads import CompiledRead
+from ...reads import CatalogRead
 
 
 class Scope(db.Model):
@@ -85,10 +85,10 @@ def set_role(user, role):
         assigned.role_id = role.id
 
 
-ROLE_SCOPES = CompiledRead(select(Role.scopes).join(UserRole, UserRole.role_id == Role.id)
-                           .where(UserRole.user_id == bindparam("user_id")))
-NAMED_ROLE_SCOPES = CompiledRead(select(Role.scopes).where(Role.name == bindparam("name")))
-ACCOUNT = CompiledRead(select(User.id, User.username, User.email).where(User.id == bindparam("id")))
+ROLE_SCOPES = CatalogRead(select(Role.scopes).join(UserRole, UserRole.role_id == Role.id)
+                          .where(UserRole.user_id == bindparam("user_id")))
+NAMED_ROLE_SCOPES = CatalogRead(select(Role.scopes).where(Role.name == bindparam("name")))
+ACCOUNT = CatalogRead(select(User.id, User.username, User.email).where(User.id == bindparam("id")))
 
 
 @dataclass(frozen=True)

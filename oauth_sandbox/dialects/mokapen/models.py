@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ... import clock
 from ...extensions import db
 from ...models import Client, User
-from ...reads import CompiledRead
+from ...reads import CatalogRead
 
 SCOPES = ("tasks.read", "tasks.write", "contacts.read", "contacts.write")
 MEMBER_ROLES = ("owner", "admin", "member")
@@ -116,7 +116,7 @@ class Party(NamedTuple):
     name: Optional[str] = None
 
 
-PRIVATE_APP = CompiledRead(
+PRIVATE_APP = CatalogRead(
     select(Application.kind, Application.organization_id, Organization.name, Application.dedicated_user_id,
            Membership.user_id)
     .join(Organization, Organization.id == Application.organization_id)
