@@ -89,7 +89,7 @@ class CatalogRead(CompiledRead):
         CATALOG_TABLES.update(table.name for table in find_tables(statement, include_joins=True))
 
     def rows(self, **params):
-        answers = g.get("catalog")
+        answers = g.get("catalog") if has_request_context() else None
         if answers is None or any(isinstance(value, str) and len(value) > LONGEST_KEPT_PARAMETER
                                   for value in params.values()):
             return super().rows(**params)
@@ -104,9 +104,16 @@ class CatalogRead(CompiledRead):
 
 
 def write_in_request(*_args):
-    """Session event: the request wrote through its session; its catalog reads go to the database from now on."""
+    """Session event: the request wrote through its session (its unit of work or `session.execute`; a write on
+    `session.connection()` itself is not seen: none of the catalog is written so); its catalog reads go to the
+    database from now on."""
     if has_request_context():
         g.pop("catalog", None)
+
+
+def forget_catalog(_exc=None):
+    """teardown_request: the request's kept answers are not for what its app context does after it."""
+    g.pop("catalog", None)
 
 
 def session_write(orm_execute_state):
@@ -319,6 +326,7 @@ def init_app(app):
     """Return each request's read connection at teardown; a request that writes through its session stops using the
     kept catalog answers (CatalogRead)."""
     app.teardown_appcontext(release_read_connection)
+    app.teardown_request(forget_catalog)
     if not event.contains(db.session, "after_flush", write_in_request):
         event.listen(db.session, "after_flush", write_in_request)
         event.listen(db.session, "do_orm_execute", session_write)

@@ -123,41 +123,60 @@ NEW_VERSION = {
 
 
 def create_version_triggers(connection, tables):
-    """On each of `tables`, a trigger that gives the shared settings a new version whenever a statement inserts,
+    """On each of `tables`, the triggers that give the shared settings a new version whenever a statement inserts,
     changes or deletes its rows: whoever writes (the admin API, a page, a reset, a fixtures file, a migration,
-    someone with the sqlite3 shell), every worker's next request reads the catalog anew (reads.CatalogRead). Made
-    by `db.create_all` (below) and by the migration that introduced them; `tables`: names."""
+    someone with psql or the sqlite3 shell), every worker's next request reads the catalog anew (reads.CatalogRead).
+    Made by `db.create_all` (below) and by the migration that introduced them; `tables`: names.
+    On PostgreSQL the new version is written as the transaction commits (a deferred constraint trigger): the
+    version row is then the last lock a writer takes, and two writers of the catalog cannot deadlock over it."""
     name = connection.dialect.name
     if name == "postgresql":
         connection.execute(text(f"CREATE OR REPLACE FUNCTION sandbox_new_version() RETURNS trigger LANGUAGE plpgsql "
                                 f"AS $$ BEGIN {NEW_VERSION[name]}; RETURN NULL; END $$"))
         for table in tables:
-            connection.execute(text(f"CREATE OR REPLACE TRIGGER sandbox_version AFTER INSERT OR UPDATE OR DELETE OR "
-                                    f"TRUNCATE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION sandbox_new_version()"))
+            drop_postgresql_triggers(connection, table)  # (CREATE OR REPLACE TRIGGER: PostgreSQL 14 and newer only)
+            connection.execute(text(f"CREATE CONSTRAINT TRIGGER sandbox_version AFTER INSERT OR UPDATE OR DELETE "
+                                    f"ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                                    f"EXECUTE FUNCTION sandbox_new_version()"))
+            connection.execute(text(f"CREATE TRIGGER sandbox_version_truncate AFTER TRUNCATE ON {table} "
+                                    f"FOR EACH STATEMENT EXECUTE FUNCTION sandbox_new_version()"))
     elif name == "sqlite":
         for table in tables:
-            for operation in ("INSERT", "UPDATE", "DELETE"):
+            for operation in VERSIONED_OPERATIONS:
                 connection.execute(text(f"CREATE TRIGGER IF NOT EXISTS sandbox_version_{table}_{operation.lower()} "
                                         f"AFTER {operation} ON {table} BEGIN {NEW_VERSION[name]}; END"))
     else:
         raise RuntimeError(f"no version triggers for {name}: the catalog answers kept would never be renewed")
 
 
+VERSIONED_OPERATIONS = ("INSERT", "UPDATE", "DELETE")
+
+
 def catalog_versioned():
-    """Whether every table the catalog reads has its version trigger. A database not upgraded since they came
-    (`flask db upgrade`) has none: its catalog is then read on every request, as before, and a warning says so."""
+    """Whether every table the catalog reads has its version triggers, for each of VERSIONED_OPERATIONS. A database
+    not upgraded since they came has none: its catalog is then read on every request, as before, and a warning
+    says so."""
     if db.engine.dialect.name == "sqlite":
-        query = "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'sandbox_version_%'"
+        query = ("SELECT tbl_name, upper(substr(name, length('sandbox_version_' || tbl_name || '_') + 1)) "
+                 "FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'sandbox_version_%'")
     else:
-        query = ("SELECT DISTINCT event_object_table FROM information_schema.triggers "
-                 "WHERE trigger_name = 'sandbox_version'")
+        query = ("SELECT event_object_table, event_manipulation FROM information_schema.triggers "
+                 "WHERE trigger_schema = current_schema() AND trigger_name = 'sandbox_version'")
     with db.engine.connect() as connection:
-        versioned = {row[0] for row in connection.execute(text(query))}
-    missing = CATALOG_TABLES - versioned
+        found = {tuple(row) for row in connection.execute(text(query))}
+    missing = sorted(table for table in CATALOG_TABLES
+                     if any((table, operation) not in found for operation in VERSIONED_OPERATIONS))
     if missing:
-        current_app.logger.warning(f"No version triggers on {', '.join(sorted(missing))}: run `flask db upgrade`. "
-                                   "Until then every request reads the catalog from the database.")
+        current_app.logger.warning(
+            f"No version triggers on {', '.join(missing)}: run `flask db upgrade` (a database made without "
+            f"migrations and stamped: `flask db stamp a9e8d7c6b5f4`, then upgrade). Until then every request reads "
+            f"the catalog from the database. (Asked once per worker: restart the workers after a downgrade.)")
     return not missing
+
+
+def drop_postgresql_triggers(connection, table):
+    for trigger in ("sandbox_version", "sandbox_version_truncate"):
+        connection.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {table}"))
 
 
 def drop_version_triggers(connection, tables):
@@ -165,10 +184,10 @@ def drop_version_triggers(connection, tables):
     name = connection.dialect.name
     for table in tables:
         if name == "postgresql":
-            connection.execute(text(f"DROP TRIGGER IF EXISTS sandbox_version ON {table}"))
+            drop_postgresql_triggers(connection, table)
         else:
-            for operation in ("insert", "update", "delete"):
-                connection.execute(text(f"DROP TRIGGER IF EXISTS sandbox_version_{table}_{operation}"))
+            for operation in VERSIONED_OPERATIONS:
+                connection.execute(text(f"DROP TRIGGER IF EXISTS sandbox_version_{table}_{operation.lower()}"))
     if name == "postgresql":
         connection.execute(text("DROP FUNCTION IF EXISTS sandbox_new_version()"))
 

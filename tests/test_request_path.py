@@ -4,11 +4,12 @@ skips their version when nothing committed), the SQLite connection each thread k
 import gc
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 
 from helpers import make_app
 from oauth_sandbox import reads, settings
@@ -235,3 +236,23 @@ def test_a_database_without_the_version_triggers_reads_the_catalog_at_every_requ
                            .values(status="disabled"))
     refused = client.post("/oauth/token", data=MOKAPEN_GRANT)
     assert refused.status_code == 400 and "disabled" in refused.json["error_description"]
+
+
+@pytest.mark.skipif(not os.environ.get("SANDBOX_TEST_DATABASE_URL"), reason="PostgreSQL's row locks (SQLite has one "
+                    "writer at a time)")
+def test_two_writers_of_the_catalog_do_not_deadlock_over_its_version(app):
+    # Each catalog change writes the settings' version: were it written at once, a writer holding the version row
+    # and then waiting for a row another writer holds (a reset deleting users, a user's change) would deadlock.
+    # It is written as each transaction commits, after every other lock it takes.
+    with app.app_context():
+        first, second = db.engine.connect(), db.engine.connect()
+        user = first.execute(text("SELECT id FROM users WHERE username = 'johndoe'")).scalar()
+        first.execute(text("UPDATE mokapen_organizations SET name = name"))
+        waiting = ThreadPoolExecutor(1).submit(
+            lambda: (second.execute(text("UPDATE users SET claims = claims WHERE id = :id"), {"id": user}),
+                     second.commit()))
+        time.sleep(0.5)  # the second writer holds johndoe's row
+        first.execute(text("UPDATE users SET claims = claims WHERE id = :id"), {"id": user})  # waits for it
+        first.commit()
+        waiting.result(timeout=30)  # neither failed with DeadlockDetected
+        first.close(), second.close()
