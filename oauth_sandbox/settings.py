@@ -120,6 +120,7 @@ NEW_VERSION = {
     "postgresql": "INSERT INTO sandbox_settings (key, value) VALUES ('version', to_json(md5(random()::text))) "
                   "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
 }
+VERSIONED_OPERATIONS = ("INSERT", "UPDATE", "DELETE")
 
 
 def create_version_triggers(connection, tables):
@@ -149,9 +150,6 @@ def create_version_triggers(connection, tables):
         raise RuntimeError(f"no version triggers for {name}: the catalog answers kept would never be renewed")
 
 
-VERSIONED_OPERATIONS = ("INSERT", "UPDATE", "DELETE")
-
-
 def catalog_versioned():
     """Whether every table the catalog reads has its version triggers, for each of VERSIONED_OPERATIONS. A database
     not upgraded since they came has none: its catalog is then read on every request, as before, and a warning
@@ -175,6 +173,7 @@ def catalog_versioned():
 
 
 def drop_postgresql_triggers(connection, table):
+    """A table's version triggers on PostgreSQL, gone if they were there."""
     for trigger in ("sandbox_version", "sandbox_version_truncate"):
         connection.execute(text(f"DROP TRIGGER IF EXISTS {trigger} ON {table}"))
 
