@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import IntegerConverter
 
+from . import process
 from .extensions import db, migrate
 
 MAX_COLUMN_ID = 2**31 - 1  # PostgreSQL's INTEGER; SQLite's INTEGER holds 2^63 - 1
@@ -92,9 +93,9 @@ class WriterLock:
         if self.depth > 1:
             return
         try:
-            if self.pid != os.getpid():
+            if self.pid != process.pid():
                 self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-                self.pid = os.getpid()
+                self.pid = process.pid()
             fcntl.flock(self.fd, fcntl.LOCK_EX)
         except BaseException:
             self.depth -= 1

@@ -8,7 +8,6 @@ writes go through the session. A driver error is raised as SQLAlchemy raises it 
 invalidated when it is gone), so the 503 handling is the same for both.
 """
 import mmap
-import os
 import struct
 import threading
 import weakref
@@ -20,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.util import find_tables
 
+from . import process
 from .database import without_nul
 from .extensions import db
 
@@ -240,7 +240,7 @@ class HeldConnections(threading.local):
     its connection with it."""
 
     def __init__(self):
-        self.pid = os.getpid()
+        self.pid = process.pid()
         self.by_engine = weakref.WeakKeyDictionary()  # engine -> its Reader, kept
 
 
@@ -262,7 +262,7 @@ def read_connection():
             # Asked anew each time: a rollback or commit gives the session's connection back to the pool.
             dbapi_connection = db.session.connection().connection.dbapi_connection
             return Reader(engine.dialect, dbapi_connection, False, engine.dialect.name != "sqlite")
-        if HELD.pid != os.getpid():  # a forked worker: its parent's connections are not its own to use
+        if HELD.pid != process.pid():  # a forked worker: its parent's connections are not its own to use
             HELD.__init__()
         reader = HELD.by_engine.get(engine)
         if reader is None:

@@ -179,7 +179,8 @@ def drop_postgresql_triggers(connection, table):
 
 
 def drop_version_triggers(connection, tables):
-    """The triggers of create_version_triggers, gone (a migration's downgrade)."""
+    """The triggers of create_version_triggers on `tables`, gone (a migration's downgrade); on PostgreSQL their
+    function too, once no table's trigger runs it."""
     name = connection.dialect.name
     for table in tables:
         if name == "postgresql":
@@ -187,7 +188,9 @@ def drop_version_triggers(connection, tables):
         else:
             for operation in VERSIONED_OPERATIONS:
                 connection.execute(text(f"DROP TRIGGER IF EXISTS sandbox_version_{table}_{operation.lower()}"))
-    if name == "postgresql":
+    if name == "postgresql" and not connection.execute(text(
+            "SELECT 1 FROM information_schema.triggers WHERE trigger_schema = current_schema() "
+            "AND trigger_name IN ('sandbox_version', 'sandbox_version_truncate') LIMIT 1")).first():
         connection.execute(text("DROP FUNCTION IF EXISTS sandbox_new_version()"))
 
 

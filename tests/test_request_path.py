@@ -13,6 +13,7 @@ from sqlalchemy import delete, select, text, update
 
 from helpers import make_app
 from oauth_sandbox import reads, settings
+from oauth_sandbox.dialects.consumer.models import Operation
 from oauth_sandbox.dialects.mokapen.models import Application, Membership
 from oauth_sandbox.extensions import db
 from oauth_sandbox.models import Client
@@ -217,6 +218,30 @@ def test_the_catalog_a_worker_kept_is_read_again_after_any_change_to_it(tmp_path
     assert "not a member" in unlinked.json["error_description"]
 
 
+def test_fusio_operations_a_worker_kept_are_read_again_after_any_change_to_them(tmp_path):
+    # Fusio's operations are catalog too (each worker keeps the operations it found at a path, and that a path has
+    # none): one declared through another worker answers at once, and one changed or deleted in the database on a
+    # connection of its own (psql, sqlite3) answers as changed, or 404, at the worker's next request.
+    worker, other = two_workers(tmp_path)
+    client = worker.test_client()
+    assert client.get("/qa/status").status_code == 404
+    created = admin(other.test_client(), "POST", "/operations",
+                    {"method": "GET", "path": "/qa/status", "public": True, "response": {"up": True}})
+    assert created.status_code == 201
+    answered = client.get("/qa/status")
+    assert (answered.status_code, answered.json) == (200, {"up": True})
+
+    operations = Operation.__table__
+    with other.app_context(), db.engine.begin() as connection:
+        connection.execute(update(operations).where(operations.c.path == "/qa/status")
+                           .values(response={"up": False}, status_code=503))
+    changed = client.get("/qa/status")
+    assert (changed.status_code, changed.json) == (503, {"up": False})
+    with other.app_context(), db.engine.begin() as connection:
+        assert connection.execute(delete(operations).where(operations.c.path == "/qa/status")).rowcount == 1
+    assert client.get("/qa/status").status_code == 404
+
+
 def test_a_database_without_the_version_triggers_reads_the_catalog_at_every_request(tmp_path, caplog):
     # Not upgraded since the triggers came (`flask db upgrade`): nothing would tell a worker that the catalog
     # changed, so it keeps none of it, and the log says how to mend that.
@@ -256,3 +281,23 @@ def test_two_writers_of_the_catalog_do_not_deadlock_over_its_version(app):
         first.commit()
         waiting.result(timeout=30)  # neither failed with DeadlockDetected
         first.close(), second.close()
+
+
+def test_a_process_forked_after_import_knows_its_own_id():
+    # The process id is kept, not asked of the kernel on every request (oauth_sandbox/process.py): a child forked
+    # after the package was imported (a worker of a server that loaded the app first) must still name its own
+    # files and connections, not its parent's (prometheus-client's multiprocess files, the writer lock, the read
+    # connection kept per process).
+    from oauth_sandbox import process
+
+    assert process.pid() == os.getpid()
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child: report and leave at once (no test teardown, no atexit)
+        os.write(write_end, str(process.pid()).encode())
+        os._exit(0)
+    os.close(write_end)
+    os.waitpid(child, 0)
+    with os.fdopen(read_end) as reader:
+        assert int(reader.read()) == child
+    assert process.pid() == os.getpid()

@@ -61,7 +61,7 @@ def redacted_request_body(current):
     form = form_fields(current)
     if form:
         return redacted_form(form.to_dict())
-    if not current.content_length:
+    if not current.environ.get("CONTENT_LENGTH") or not current.content_length:  # (most requests: no body to parse)
         return ""
     return redacted_body_text(current.get_data(cache=True, as_text=True))
 
@@ -85,7 +85,7 @@ def redacted_response_body(response):
     """The response body as recorded: JSON with secrets (and JWTs) redacted; the value the view made it from, when
     it was made by Flask's JSON provider (envelope.JournaledJSONProvider), else the body parsed."""
     if hasattr(response, "json_value"):
-        return redacted_json(response.json_value, response.get_data(as_text=True))
+        return redacted_json(response.json_value, lambda: response.get_data(as_text=True))
     if response.is_streamed or not response.is_json:
         return ""
     try:
@@ -95,15 +95,16 @@ def redacted_response_body(response):
 
 
 def redacted_json(value, encoded=None):
-    """A JSON value as recorded: secrets redacted, compact, cut to BODY_LIMIT characters. `encoded`: the value as
-    the app's JSON provider encoded it (a response's body), recorded as it is when no name in it could be a secret's
-    (none of them in it, in any case, and no escape that could spell one): walking the value cost more than the rest
-    of its entry. The same object as last time (a document a view keeps and answers unchanged, such as the JWKS) is
-    not redacted again."""
+    """A JSON value as recorded: secrets redacted, compact, cut to BODY_LIMIT characters. `encoded`: a function
+    giving the value as the app's JSON provider encoded it (a response's body), recorded as it is when no name in it
+    could be a secret's (none of them in it, in any case, and no escape that could spell one): walking the value
+    cost more than the rest of its entry. The same object as last time (a document a view keeps and answers
+    unchanged, such as the JWKS) is not redacted again, nor its body decoded."""
     global _last_redacted
     last_value, last_text = _last_redacted
     if value is last_value:
         return last_text
+    encoded = encoded() if encoded is not None else None
     if encoded is not None and not could_name_a_secret(encoded):
         text = encoded.rstrip("\n")[:BODY_LIMIT]
     else:

@@ -18,6 +18,8 @@ from pathlib import Path
 from blinker import signal
 from flask import g, has_request_context, request
 
+from .. import process
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 RUN_PREFIX = "oauth-sandbox-metrics-"  # a run's directory: <prefix><master pid>[-<its start time>]
 RUN_DIRECTORY = re.compile(re.escape(RUN_PREFIX) + r"([0-9]{1,7})(?:-([0-9]{1,20}))?")
@@ -31,7 +33,11 @@ class Instruments:
     """This process's metrics (prometheus-client objects), made on first use."""
 
     def __init__(self):
-        from prometheus_client import CollectorRegistry, Counter, Histogram  # noqa: PLC0415 - see the module doc
+        from prometheus_client import CollectorRegistry, Counter, Histogram, values  # noqa: PLC0415 - module doc
+        if os.environ.get(MULTIPROC_ENV):
+            # Its values ask the process id before every count they write (to notice a fork): asked of `process`,
+            # not of the kernel (os.getpid, a system call: two or three of them in every request's metrics).
+            values.ValueClass = values.MultiProcessValue(process_identifier=process.pid)
         self.registry = CollectorRegistry()
         self.requests = Counter("oauth_sandbox_requests", "Requests answered, by dialect, endpoint and status",
                                 ["dialect", "endpoint", "status"], registry=self.registry)

@@ -9,7 +9,7 @@ from werkzeug.exceptions import NotFound
 from ... import jsonbody
 from ...errors import dialect_error_class
 from ...ratelimit import RouteLimit, count_request
-from ...reads import CompiledRead
+from ...reads import CatalogRead
 from .api import ConsumerError
 from .models import Operation
 from .tokens import TokenRefused, authenticate_bearer
@@ -29,9 +29,11 @@ class DeclaredOperation:
     response: object  # its JSON answer
 
 
-OPERATIONS_AT = CompiledRead(select(Operation.method, Operation.public, Operation.scope, Operation.status_code,
+# The catalog (kept by each worker for the settings' version): every request to a path no route matches asks it,
+# and under load a read of the database there began each such request with an empty page cache.
+OPERATIONS_AT = CatalogRead(select(Operation.method, Operation.public, Operation.scope, Operation.status_code,
                                     Operation.response).where(Operation.path == bindparam("path"))
-                             .order_by(Operation.id))
+                            .order_by(Operation.id))
 
 
 def operations_at(path):
