@@ -33,6 +33,7 @@ from .ratelimit import count_request, route_limit
 from .security import SECURITY_HEADERS
 
 X_RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
+CONSTANT_BODIES_KEPT = 1024
 LIMIT_HEADERS = {dialect.name: dialect.rate_limit_headers for dialect in DIALECTS}
 
 
@@ -57,10 +58,14 @@ class JournaledJSONProvider(DefaultJSONProvider):
         return response
 
     def constant_response(self, document):
-        """The response of a document a view keeps and answers unchanged (the JWKS): encoded once, not each time
-        (its encoding was a tenth of such a request). The document must never change once answered."""
+        """The response of a document a view keeps and answers unchanged (the JWKS, a Fusio operation's answer as
+        the catalog keeps it): encoded once, not each time (its encoding was a tenth of such a request). The
+        document must never change once answered. At most CONSTANT_BODIES_KEPT are kept (a document the catalog
+        reads anew after a change is another one)."""
         kept = self.constant_bodies.get(id(document))
         if kept is None or kept[0] is not document:
+            if len(self.constant_bodies) >= CONSTANT_BODIES_KEPT:
+                self.constant_bodies.clear()
             kept = self.constant_bodies[id(document)] = (document, self.response(document).get_data())
         response = self._app.response_class(kept[1], mimetype=self.mimetype)
         response.json_value = document

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from typing import Optional
 
-from flask import g, jsonify, request
+from flask import current_app, g, request
 from sqlalchemy import bindparam, select
 from werkzeug.exceptions import NotFound
 
@@ -86,6 +86,6 @@ def invoke_operation(operation, this_request):
             jsonbody.loads(this_request.get_data(as_text=True))
         except ValueError:
             raise ConsumerError("invalid_json", "The request body is not valid JSON") from None
-    response = jsonify(operation.response)
+    response = current_app.json.constant_response(operation.response)  # (the catalog's object: never changed)
     response.status_code = operation.status_code
     return response
