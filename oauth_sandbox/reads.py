@@ -43,6 +43,11 @@ class CompiledRead:
         return self.compiled[dialect.name]
 
     def rows(self, **params):
+        """Its rows for `params` (bound by name): the answer this process already had while the database has not
+        changed at all since (`g.unchanged_answers`, settings.load), else read on the request's read connection."""
+        return kept_answer(g.get("unchanged_answers") if has_request_context() else None, self, params, self.read)
+
+    def read(self, **params):
         """Run with `params` (bound by name) on the request's read connection."""
         reader = read_connection()
         dialect = reader.dialect
@@ -70,7 +75,7 @@ class CompiledRead:
 
 
 CATALOG_TABLES = set()  # the names of the tables CatalogReads read (settings.py versions every change to them)
-CATALOG_ANSWERS_KEPT = 4096  # answers kept per version at most (lookups of unknown ids are answers too)
+ANSWERS_KEPT = 4096  # answers kept at most per settings version, or per database state (unknown ids are answers too)
 LONGEST_KEPT_PARAMETER = 255  # no stored name or id is longer: a longer one is asked, its answer not kept
 
 
@@ -89,31 +94,38 @@ class CatalogRead(CompiledRead):
         CATALOG_TABLES.update(table.name for table in find_tables(statement, include_joins=True))
 
     def rows(self, **params):
-        answers = g.get("catalog") if has_request_context() else None
-        if answers is None or any(isinstance(value, str) and len(value) > LONGEST_KEPT_PARAMETER
-                                  for value in params.values()):
-            return super().rows(**params)
-        key = (self, *sorted(params.items()))
-        rows = answers.get(key)
-        if rows is None:
-            rows = super().rows(**params)
-            if len(answers) >= CATALOG_ANSWERS_KEPT:
-                answers.clear()
-            answers[key] = rows
-        return rows
+        return kept_answer(g.get("catalog") if has_request_context() else None, self, params, super().rows)
+
+
+def kept_answer(answers, read, params, ask):
+    """`read`'s rows for `params` from `answers` (a dict this process keeps while they hold), else `ask(**params)`,
+    then kept there; with no `answers` (none hold now), or a parameter too long to keep, just asked."""
+    if answers is None or any(isinstance(value, str) and len(value) > LONGEST_KEPT_PARAMETER
+                              for value in params.values()):
+        return ask(**params)
+    key = (read, *sorted(params.items()))
+    rows = answers.get(key)
+    if rows is None:
+        rows = ask(**params)
+        if len(answers) >= ANSWERS_KEPT:
+            answers.clear()
+        answers[key] = rows
+    return rows
 
 
 def write_in_request(*_args):
     """Session event: the request wrote through its session (its unit of work or `session.execute`; a write on
-    `session.connection()` itself is not seen: none of the catalog is written so); its catalog reads go to the
-    database from now on."""
+    `session.connection()` itself is not seen: none of the catalog is written so), or a token on its read connection
+    (CompiledWrite); its reads go to the database from now on."""
     if has_request_context():
         g.pop("catalog", None)
+        g.pop("unchanged_answers", None)
 
 
 def forget_catalog(_exc=None):
     """teardown_request: the request's kept answers are not for what its app context does after it."""
     g.pop("catalog", None)
+    g.pop("unchanged_answers", None)
 
 
 def session_write(orm_execute_state):
@@ -145,6 +157,7 @@ class CompiledWrite:
         began one (what it wrote before goes with it, or nothing does), else on the thread's own SQLite connection
         (read_connection), without the session's check-out, transaction bookkeeping and commit (~100 µs of a token
         request, as much as the INSERT and the commit themselves)."""
+        write_in_request()
         # (Asked without making the request a session, when it has none yet: making one and closing it costs more.)
         in_session = db.session.registry.has() and db.session().in_transaction()
         reader = read_connection() if not in_session else None

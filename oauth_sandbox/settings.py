@@ -41,6 +41,7 @@ class SettingsCache:
     def __init__(self):
         self.snapshot = (None, self, {}, {})  # a version that matches no stored one: the first request reads all
         self.versioned = None  # whether the catalog's tables have their version triggers (asked once)
+        self.unchanged = (None, None)  # (a SQLite wal-index header, the answers of reads made while it was current)
 
 
 def load():
@@ -62,6 +63,21 @@ def load():
     if cache.versioned is None:
         cache.versioned = catalog_versioned()
     g.settings, g.catalog = values, answers if cache.versioned else None
+    g.unchanged_answers = unchanged_answers(cache, token)
+
+
+def unchanged_answers(cache, token):
+    """The answers of reads this process made while the database was as it is now, or None where that cannot be
+    told. On SQLite the wal-index header (the `token` of reads.unchanged_since, bytes) moves with every commit on any
+    connection, this process's own included: the same header, the same database, and so the same answer to every
+    read (a token's lookup, an organization's list) until a commit moves it. Elsewhere: None."""
+    if not isinstance(token, bytes):
+        return None
+    header, answers = cache.unchanged
+    if header != token:
+        answers = {}
+        cache.unchanged = (token, answers)
+    return answers
 
 
 def setting(key, default=None):
