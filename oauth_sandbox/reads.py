@@ -115,10 +115,17 @@ def kept_answer(answers, read, params, ask):
 
 def write_in_request(*_args):
     """Session event: the request wrote through its session (its unit of work or `session.execute`; a write on
-    `session.connection()` itself is not seen: none of the catalog is written so), or a token on its read connection
-    (CompiledWrite); its reads go to the database from now on."""
+    `session.connection()` itself is not seen: none of the catalog is written so); its reads go to the database from
+    now on."""
     if has_request_context():
         g.pop("catalog", None)
+        token_written()
+
+
+def token_written():
+    """The request wrote a token on its read connection (CompiledWrite; none of the catalog): its reads but the
+    catalog's go to the database from now on."""
+    if has_request_context():
         g.pop("unchanged_answers", None)
 
 
@@ -157,7 +164,7 @@ class CompiledWrite:
         began one (what it wrote before goes with it, or nothing does), else on the thread's own SQLite connection
         (read_connection), without the session's check-out, transaction bookkeeping and commit (~100 µs of a token
         request, as much as the INSERT and the commit themselves)."""
-        write_in_request()
+        token_written()
         # (Asked without making the request a session, when it has none yet: making one and closing it costs more.)
         in_session = db.session.registry.has() and db.session().in_transaction()
         reader = read_connection() if not in_session else None
