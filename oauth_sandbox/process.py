@@ -1,7 +1,8 @@
 """This process's id, known without asking the kernel: `os.getpid()` is a system call each time (glibc keeps no
 copy), and the request path asked it several times a request (the thread's read connection, the writer lock, and
 prometheus-client before each count it writes in multiprocess mode). Kept up to date in a forked child (a gunicorn
-worker) by a fork hook, which Python runs in the child of every `os.fork()`."""
+worker) by a fork hook, which Python runs in the child of every `os.fork()` (not of a fork made in C without
+Python's hooks: uWSGI needs `py-call-osafterfork`, which is not a server the sandbox documents)."""
 import os
 
 _pid = os.getpid()
