@@ -94,7 +94,10 @@ class CatalogRead(CompiledRead):
         CATALOG_TABLES.update(table.name for table in find_tables(statement, include_joins=True))
 
     def rows(self, **params):
-        return kept_answer(g.get("catalog") if has_request_context() else None, self, params, super().rows)
+        catalog = g.get("catalog") if has_request_context() else None
+        if catalog is None:  # no version to keep it for: kept, as any read, only while the database stands still
+            return super().rows(**params)
+        return kept_answer(catalog, self, params, self.read)
 
 
 def kept_answer(answers, read, params, ask):
@@ -115,8 +118,8 @@ def kept_answer(answers, read, params, ask):
 
 def write_in_request(*_args):
     """Session event: the request wrote through its session (its unit of work or `session.execute`; a write on
-    `session.connection()` itself is not seen: none of the catalog is written so); its reads go to the database from
-    now on."""
+    `session.connection()` itself is not seen: only CompiledWrite writes so, and it says so itself); its reads go to
+    the database from now on."""
     if has_request_context():
         g.pop("catalog", None)
         token_written()
