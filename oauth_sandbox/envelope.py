@@ -108,7 +108,7 @@ def after_request(response):
             if name:
                 set_header(headers, present, name, str(value))
         if state.exceeded and response.status_code == 429 and "retry-after" not in present:
-            set_header(headers, present, "Retry-After", str(max(int(state.reset_at - time.time()), 1)))
+            set_header(headers, present, "Retry-After", str(state.retry_after))
     for name, value in SECURITY_HEADERS:
         if name.lower() not in present:
             set_header(headers, present, name, value)

@@ -14,7 +14,7 @@ storage, or the fallback used while Redis is down) — a dict lookup per request
 import logging
 import time
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Optional
 
 from flask import current_app, g, request
@@ -56,6 +56,12 @@ class LimitState:
     remaining: int
     reset_at: int  # unix time the window ends
     exceeded: bool
+
+    @cached_property
+    def retry_after(self):
+        """Seconds until the window ends, at least 1: worked out once, so that every part of the answer (the
+        Retry-After header, the login page's text) says the same."""
+        return max(int(self.reset_at - time.time()), 1)
 
 
 class RequestLimiter(Limiter):

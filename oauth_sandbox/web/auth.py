@@ -64,7 +64,7 @@ def login_area():
 def too_many_logins(exc):
     """The login form's rate limit: the form again, saying when to try again (Retry-After says it too)."""
     state = g.get("rate_limit")
-    wait = max(int(state.reset_at - time.time()), 1) if state is not None else 60
+    wait = state.retry_after if state is not None else 60
     retry_at = time.strftime("%H:%M:%S UTC", time.gmtime(time.time() + wait))
     message = (f"Too many login attempts from your address ({exc.description}). "
                f"Try again in {wait} second{'s' if wait != 1 else ''}, at {retry_at}.")
