@@ -230,7 +230,7 @@ def main():
             ratios[name] = (ratio, baseline)
         signing = {}
         for algorithm in ("HS256", "RS256"):  # the ceiling a token endpoint signing such JWTs can reach
-            ratio, figures = measure_against(bare_routes["POST"], signing_route(bare_url, algorithm), **run)
+            ratio, figures = measure_against(bare_routes["POST"], *signing_route(bare_url, algorithm), **run)
             report(f"reference: bare route signing a {algorithm} JWT", *figures, ratio=ratio)
             signing[algorithm] = ratio
         # Mokapen's tokens are RS256 JWTs: its issuance paired with the route that only signs one, run after run
