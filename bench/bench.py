@@ -123,10 +123,11 @@ def signing_route(bare_url, algorithm):
 
 
 def prepare_database(path):
-    """A SQLite database with the schema and demo data (the production profile creates none itself)."""
+    """A SQLite database with the schema and demo data (the production profile creates none itself): SQLite
+    whatever the tests' SANDBOX_TEST_DATABASE_URL says."""
     from helpers import make_app
 
-    return make_app(path).config["SQLALCHEMY_DATABASE_URI"]
+    return make_app(path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path / 'sandbox.db'}").config["SQLALCHEMY_DATABASE_URI"]
 
 
 def sandbox_env(database_url):
