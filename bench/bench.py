@@ -125,9 +125,10 @@ def signing_route(bare_url, algorithm):
 def prepare_database(path):
     """A SQLite database with the schema and demo data (the production profile creates none itself): SQLite
     whatever the tests' SANDBOX_TEST_DATABASE_URL says."""
-    from helpers import make_app
+    from helpers import make_app, sqlite_url
 
-    return make_app(path, SQLALCHEMY_DATABASE_URI=f"sqlite:///{path / 'sandbox.db'}").config["SQLALCHEMY_DATABASE_URI"]
+    make_app(path, SQLALCHEMY_DATABASE_URI=sqlite_url(path))
+    return sqlite_url(path)
 
 
 def sandbox_env(database_url):

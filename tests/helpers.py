@@ -19,6 +19,11 @@ PHP_REDIRECT_URI = "http://localhost:8000/callback"
 CSRF_FIELD = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
+def sqlite_url(tmp_path):
+    """The SQLite database a test app makes in `tmp_path` when no SANDBOX_TEST_DATABASE_URL is given."""
+    return f"sqlite:///{tmp_path / 'sandbox.db'}"
+
+
 def make_app(tmp_path, **overrides):
     """A testing-profile app on a fresh database holding the demo data.
 
@@ -29,8 +34,7 @@ def make_app(tmp_path, **overrides):
         "SANDBOX_PROFILE": "testing",
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-" + "0123456789abcdef" * 3,
-        "SQLALCHEMY_DATABASE_URI": os.environ.get("SANDBOX_TEST_DATABASE_URL")
-        or f"sqlite:///{tmp_path / 'sandbox.db'}",
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("SANDBOX_TEST_DATABASE_URL") or sqlite_url(tmp_path),
         "RATELIMIT_STORAGE_URI": os.environ.get("SANDBOX_TEST_RATELIMIT_STORAGE_URI", "sandbox-memory://"),
     }
     config.update(overrides)
