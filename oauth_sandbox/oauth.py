@@ -429,14 +429,20 @@ class SandboxBearerTokenValidator(BearerTokenValidator):
         """The token must work for this dialect and hold `scopes`; `reason` is kept on the error for dialects."""
         reason = "unknown" if token is None else token.refusal(self.dialect)
         if reason is not None:
-            description = INACTIVE_CLIENT.get(token.client_status) if reason == "client_disabled" else None
-            error = InvalidTokenError(description=description, realm=self.realm)
-            error.reason = reason
-            raise error
+            raise self.invalid_token(reason, token)
         if self.scope_insufficient(token.get_scope(), scopes):
             raise InsufficientScopeError()
         record_use(token)
         remember_token(token)
+
+
+    def invalid_token(self, reason, token):
+        """The error refusing `token` for `reason`. (Made here, not in a local of the frame that raises it: that
+        frame in its own traceback would be a cycle holding the whole stack, and the request, until a collection.)"""
+        description = INACTIVE_CLIENT.get(token.client_status) if reason == "client_disabled" else None
+        error = InvalidTokenError(description=description, realm=self.realm)
+        error.reason = reason
+        return error
 
 
 def remember_token(token):

@@ -47,7 +47,10 @@ class SettingsCache:
 def load():
     """The request's view of the shared settings (re-read when their version changed, and their version read only
     when the database may have changed: reads.unchanged_since); adopts a moved clock."""
-    cache = current_app.extensions.setdefault("sandbox_settings", SettingsCache())
+    extensions = current_app.extensions
+    cache = extensions.get("sandbox_settings") or extensions.setdefault("sandbox_settings", SettingsCache())
+    # (not a new SettingsCache each request for setdefault to drop: its snapshot refers to itself, a cycle that
+    # only the garbage collector frees)
     seen, version, values, answers = cache.snapshot
     unchanged, token = unchanged_since(seen)
     if not unchanged:

@@ -5,6 +5,7 @@ import gc
 import os
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import jwt
@@ -335,3 +336,43 @@ def test_a_process_forked_after_import_knows_its_own_id():
     with os.fdopen(read_end) as reader:
         assert int(reader.read()) == child
     assert process.pid() == os.getpid()
+
+
+
+FREED = {  # case -> (fault set first, method, path, headers, status)
+    "a Fusio operation": (None, "POST", "/protected_endpoint", {"Authorization": "Bearer nope"}, 401),
+    "a 404": (None, "POST", "/no/such/path", {}, 404),
+    "a 405": (None, "POST", "/api/userinfo.php", {}, 405),
+    "a refused token": (None, "GET", "/api/userinfo.php", {"Authorization": "Bearer nope"}, 401),
+    "a view's answer": (None, "GET", "/oauth/jwks", {}, 200),
+    "an injected status": ({"path": "/oauth/jwks", "status": 503, "rate": 1.0}, "GET", "/oauth/jwks", {}, 503),
+    "an injected error": ({"path": "/v1/user/", "error": "session_deauthorized"}, "GET", "/v1/user/", {}, 401),
+}
+
+
+@pytest.mark.parametrize("case", FREED)
+def test_a_request_is_freed_once_answered_without_waiting_for_the_garbage_collector(client, app, case):
+    """A server left running holds no finished request (its body, its context) until a collection comes round. (A
+    routing exception's traceback held the request's context, and so did an error raised from a local of its frame:
+    the frame in its own error's traceback.)"""
+    from flask import request, request_started
+
+    fault, method, path, headers, status = FREED[case]
+    if fault is not None:
+        assert admin(client, "POST", "/faults", fault).status_code < 300
+    answered = []
+
+    def keep_a_weak_reference(sender, **extra):
+        answered.append(weakref.ref(request._get_current_object()))
+
+    client.open(path, method=method, headers=headers)  # the app's first such request (its caches, its connection)
+    gc.collect()
+    request_started.connect(keep_a_weak_reference, app)
+    gc.disable()
+    try:
+        response = client.open(path, method=method, headers=headers, json={"title": "lorem ipsum"})
+        assert response.status_code == status, response.text
+        assert len(answered) == 1 and answered[0]() is None, "the request outlives its answer"
+    finally:
+        gc.enable()
+        request_started.disconnect(keep_a_weak_reference, app)

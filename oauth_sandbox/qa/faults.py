@@ -68,19 +68,26 @@ def inject():
     if fault["drop"]:
         request.environ[DROP_KEY] = True
         return current_app.response_class(status=DROP_STATUS)
+    # (The errors are raised as made, not from a local of this frame: the frame in its own error's traceback would
+    # be a cycle holding the request until a garbage collection.)
     if fault["error"]:
-        error = owner[1].documented_error(fault["error"])
         server = authorization_server()
         if server is not None:
-            return authorization_fault(server, error)
-        raise error
+            return authorization_fault(server, owner[1].documented_error(fault["error"]))
+        raise owner[1].documented_error(fault["error"])
     if fault["status"]:
-        error = owner[1].from_http_status(fault["status"], f"Injected fault: HTTP {fault['status']}")
-        error.status = fault["status"]  # the dialect's body for the nearest error it has (v1: server_error)
-        if fault["status"] in RETRY_AFTER_STATUSES:
-            error.headers["Retry-After"] = str(fault["retry_after"])
-        raise error
+        raise status_error(owner[1], fault)
     return None
+
+
+def status_error(error_class, fault):
+    """The error of a fault that injects an HTTP status: the dialect's body for the nearest error it has (v1:
+    server_error), with that status, and `Retry-After` where the status takes one."""
+    error = error_class.from_http_status(fault["status"], f"Injected fault: HTTP {fault['status']}")
+    error.status = fault["status"]
+    if fault["status"] in RETRY_AFTER_STATUSES:
+        error.headers["Retry-After"] = str(fault["retry_after"])
+    return error
 
 
 def authorization_server():
