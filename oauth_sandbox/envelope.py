@@ -17,7 +17,7 @@ After it:
 8. in production, the scheduled purge of dead codes and tokens;
 9. the request lets go of its routing exception (the NotFound of a path no route matches: each Fusio operation's).
    Its traceback holds the frame that holds the request's context, a cycle only the garbage collector frees: on the
-   operations' path a collection every ninth request, about a twentieth of its time.
+   operations' path a collection every 13th request, about a twentieth of its time.
 CORS is flask-cors's, for the paths the dialects open to browsers (`Dialect.cors_resources`): it also answers
 preflight requests and the error handlers' responses.
 """
