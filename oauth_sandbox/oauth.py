@@ -435,7 +435,6 @@ class SandboxBearerTokenValidator(BearerTokenValidator):
         record_use(token)
         remember_token(token)
 
-
     def invalid_token(self, reason, token):
         """The error refusing `token` for `reason`. (Made here, not in a local of the frame that raises it: that
         frame in its own traceback would be a cycle holding the whole stack, and the request, until a collection.)"""

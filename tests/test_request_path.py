@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import jwt
 import pytest
+from flask import request, request_started
 from sqlalchemy import delete, select, text, update
 
 from helpers import make_app
@@ -338,7 +339,6 @@ def test_a_process_forked_after_import_knows_its_own_id():
     assert process.pid() == os.getpid()
 
 
-
 FREED = {  # case -> (fault set first, method, path, headers, status)
     "a Fusio operation": (None, "POST", "/protected_endpoint", {"Authorization": "Bearer nope"}, 401),
     "a 404": (None, "POST", "/no/such/path", {}, 404),
@@ -355,8 +355,6 @@ def test_a_request_is_freed_once_answered_without_waiting_for_the_garbage_collec
     """A server left running holds no finished request (its body, its context) until a collection comes round. (A
     routing exception's traceback held the request's context, and so did an error raised from a local of its frame:
     the frame in its own error's traceback.)"""
-    from flask import request, request_started
-
     fault, method, path, headers, status = FREED[case]
     if fault is not None:
         assert admin(client, "POST", "/faults", fault).status_code < 300
