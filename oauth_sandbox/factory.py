@@ -4,7 +4,6 @@ from pathlib import Path
 
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from flask_cors import CORS
 
 from . import bootstrap, cli, database, envelope, logs, reads
 from .config import load_config
@@ -80,7 +79,6 @@ def create_app(test_config=None, instance_path=None):
         for prefix in dialect.api_prefixes:
             register_api_prefix(prefix, dialect.name, dialect.error_class)
         dialect.init_app(app)
-    CORS(app, resources={path: opts for d in DIALECTS for path, opts in d.cors_resources.items()})
     register_error_handlers(app)
     cli.init_app(app)
     bootstrap.prepare_profile(app)

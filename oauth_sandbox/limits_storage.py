@@ -24,17 +24,27 @@ class SweptMemoryStorage(MemoryStorage):
 
     def incr(self, key, expiry, amount=1):
         """MemoryStorage.incr, sweeping now and then instead of scheduling the timer."""
-        self.get(key)  # a counter whose window is over starts again
+        return self.incr_with_expiry(key, expiry, amount)[0]
+
+    def incr_with_expiry(self, key, expiry, amount=1):
+        """(the count after `incr`, the unix time its window ends): the count of a request and the end of its window
+        in one call (not incr, then get_expiry: each through limits' error wrapper)."""
+        now = time.time()
+        if self.expirations.get(key, 0) <= now:  # a counter whose window is over starts again (MemoryStorage.get)
+            self.storage.pop(key, None)
+            self.expirations.pop(key, None)
+            self.locks.pop(key, None)
         with self.locks[key]:
             self.storage[key] += amount
-            if self.storage[key] == amount:
-                self.expirations[key] = time.time() + expiry
             count = self.storage[key]
+            if count == amount:
+                self.expirations[key] = now + expiry
+            expires_at = self.expirations.get(key, now)
         self.counts_since_sweep += 1
         if self.counts_since_sweep >= SWEEP_EVERY:
             self.counts_since_sweep = 0
             self.sweep()
-        return count
+        return count, expires_at
 
     def decr(self, key, amount=1):
         """MemoryStorage.decr, without scheduling the timer."""

@@ -25,7 +25,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from . import limits_storage  # noqa: F401 - registers sandbox-memory://, the default storage
+from .limits_storage import SweptMemoryStorage  # registers sandbox-memory://, the default storage
 from .settings import limit_text, setting
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def rate_limited(setting, methods=None):
     return declare
 
 
-@dataclass(frozen=True)
+@dataclass
 class LimitState:
     """A request's count against its limit, for the response's headers."""
 
@@ -81,9 +81,14 @@ class RequestLimiter(Limiter):
         strategy = self.limiter
         try:
             if type(strategy) is FixedWindowRateLimiter:  # the default: its count is the increment's answer
-                counter = item.key_for(*key)
-                count = strategy.storage.incr(counter, item.get_expiry())
-                return count <= item.amount, (strategy.storage.get_expiry(counter), max(0, item.amount - count))
+                counter = counter_key(item, key)
+                storage = strategy.storage
+                if type(storage) is SweptMemoryStorage:  # both in one call
+                    count, expires_at = storage.incr_with_expiry(counter, item.get_expiry())
+                else:
+                    count = storage.incr(counter, item.get_expiry())
+                    expires_at = storage.get_expiry(counter)
+                return count <= item.amount, (expires_at, max(0, item.amount - count))
             return strategy.hit(item, *key), strategy.get_window_stats(item, *key)
         except Exception:  # noqa: BLE001 - whatever the storage's client raises when its server is gone
             if self._storage_dead or not self._in_memory_fallback_enabled:
@@ -112,6 +117,21 @@ class RequestLimiter(Limiter):
 limiter = RequestLimiter(key_func=get_remote_address)
 
 
+COUNTER_KEYS_KEPT = 4096
+_counter_keys = {}  # (limit item, (prefix, client address, endpoint)) -> its counter's key in the storage
+
+
+def counter_key(item, key):
+    """The storage key of `item`'s counter for `key`, as limits makes it (`key_for`), made once for each client
+    address and endpoint (at most COUNTER_KEYS_KEPT kept)."""
+    counter = _counter_keys.get((item, key))
+    if counter is None:
+        if len(_counter_keys) >= COUNTER_KEYS_KEPT:
+            _counter_keys.clear()
+        counter = _counter_keys[(item, key)] = item.key_for(*key)
+    return counter
+
+
 @lru_cache(maxsize=256)
 def parse_limits(text):
     """A limit string (flask-limiter syntax, e.g. "10 per minute; 100 per hour") as `limits` items."""
@@ -136,17 +156,20 @@ def count_request(declared, endpoint):
     current = request._get_current_object()
     if declared.methods and current.method not in declared.methods:
         return
-    adopt_limits_epoch(setting("limits_epoch"))
-    key = (current_app.config["RATELIMIT_KEY_PREFIX"], current.remote_addr or "127.0.0.1", endpoint)
-    counted = []
-    for item in parse_limits(limit_text(declared.setting)):
+    app = current_app._get_current_object()
+    adopt_limits_epoch(setting("limits_epoch"), app)
+    key = (app.config["RATELIMIT_KEY_PREFIX"], current.remote_addr or "127.0.0.1", endpoint)
+    shown = exceeded = None
+    for item in parse_limits(limit_text(declared.setting, app)):
         allowed, (reset_at, remaining) = limiter.hit(item, *key)
-        counted.append((item, LimitState(item.amount, remaining, int(reset_at + 1), not allowed)))
-    exceeded = [(item, state) for item, state in counted if state.exceeded]
-    # The state shown: the first limit exceeded, else the one with the fewest requests left (the first such).
-    g.rate_limit = (exceeded[0] if exceeded else min(counted, key=lambda pair: pair[1].remaining))[1]
-    if exceeded:
-        raise TooManyRequests(str(exceeded[0][0]))  # "10 per 1 minute", as flask-limiter says it
+        state = LimitState(item.amount, remaining, int(reset_at + 1), not allowed)
+        if exceeded is None and not allowed:  # the state shown: the first limit exceeded,
+            shown, exceeded = state, item
+        elif exceeded is None and (shown is None or remaining < shown.remaining):  # else the fewest requests left
+            shown = state
+    g.rate_limit = shown
+    if exceeded is not None:
+        raise TooManyRequests(str(exceeded))  # "10 per 1 minute", as flask-limiter says it
 
 
 def reset_counters(epoch):
@@ -160,12 +183,13 @@ def reset_counters(epoch):
     current_app.extensions["sandbox_limits_epoch"] = epoch
 
 
-def adopt_limits_epoch(epoch):
+def adopt_limits_epoch(epoch, app=None):
     """Another worker reset the sandbox (a new `limits_epoch`): empty this worker's in-memory counters. A shared
-    storage is not touched: the resetting worker emptied it, and it may hold counts made since."""
-    seen = current_app.extensions.get("sandbox_limits_epoch")
-    if epoch != seen:
-        current_app.extensions["sandbox_limits_epoch"] = epoch
+    storage is not touched: the resetting worker emptied it, and it may hold counts made since. `app`: the current
+    app, when the caller has it."""
+    extensions = (app or current_app).extensions
+    if epoch != extensions.get("sandbox_limits_epoch"):
+        extensions["sandbox_limits_epoch"] = epoch
         empty_memory_counters()
 
 

@@ -127,9 +127,10 @@ def set_clock_offset(offset):
     clock.adopt(int(offset), version)
 
 
-def limit_text(name):
-    """The rate limit called `name` (flask-limiter syntax): its shared override, or the config value."""
-    return (setting("rate_limits") or {}).get(name) or current_app.config[name]
+def limit_text(name, app=None):
+    """The rate limit called `name` (flask-limiter syntax): its shared override, or the config value (of `app`, the
+    current app, when the caller has it)."""
+    return (setting("rate_limits") or {}).get(name) or (app or current_app).config[name]
 
 
 # What every catalog change runs, in the same transaction: a new version, made if there was none.

@@ -114,6 +114,15 @@ def test_userinfo_answers_cors_preflight_with_authorization_allowed(client):
     assert response.status_code == 200 and response.headers["Access-Control-Allow-Origin"]
 
 
+def test_userinfo_errors_are_readable_cross_origin_and_no_other_path_is_opened(client):
+    refused = client.get("/api/userinfo.php", headers={"Origin": "http://localhost:8000",
+                                                         "Authorization": "Bearer not-a-token"})
+    assert refused.status_code == 401 and refused.headers["Access-Control-Allow-Origin"] == "http://localhost:8000"
+    assert client.get("/api/userinfo.php").headers["Access-Control-Allow-Origin"] == "*"  # no Origin: any
+    for path in ("/oauth/jwks", "/api/token.php", "/v1/user/", "/authorization/whoami"):
+        assert "Access-Control-Allow-Origin" not in client.get(path, headers={"Origin": "http://localhost:8000"}).headers
+
+
 def test_secrets_passwords_codes_and_tokens_are_stored_only_as_hashes(client, app):
     code = obtain_code(client)
     token = client.post("/api/token.php", data={"code": code, **PHP_CLIENT}).json["access_token"]

@@ -20,7 +20,6 @@ class Dialect:
     endpoints: tuple  # (method, path, what it does), for the front page
     front_template: str  # its part of the front page (templates/front/…)
     init_app: Callable = lambda app: None  # binds the dialect's OAuth servers to the app
-    cors_resources: dict = field(default_factory=dict)
     load_demo: Callable = lambda: None  # adds the dialect's demo data (not committed)
     # Its sections of a fixtures file (fixture_fields.FixtureSection), loaded in this order.
     fixture_sections: tuple = ()

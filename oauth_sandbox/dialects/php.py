@@ -4,6 +4,7 @@ from authlib.integrations.flask_oauth2 import current_token
 from authlib.oauth2.rfc6749 import InvalidRequestError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from flask import Blueprint, request
+from flask_cors import CORS
 
 from ..consent import authorization_endpoint, authorization_view
 from ..demo import PHP_DEMO_REDIRECT_URIS, create_client
@@ -22,6 +23,9 @@ from ..ratelimit import rate_limited
 from .base import Dialect
 
 bp = Blueprint("php", __name__, url_prefix="/api")
+# userinfo.php is open to the browser clients of other origins (seed 002's JS client), its errors too, and answers
+# their preflight requests: flask-cors on this blueprint only, so no other request pays for matching its paths.
+CORS(bp, resources={r"/api/userinfo.php": {"origins": "*", "methods": ["GET"], "allow_headers": ["Authorization"]}})
 
 # Seed 002's error table, plus the codes a server needs beyond it (not_found, rate limits, …).
 SEED_DESCRIPTIONS = {
@@ -191,7 +195,6 @@ DIALECT = Dialect(
     ),
     front_template="front/php.html",
     init_app=server.init_app,
-    cors_resources={r"/api/userinfo.php": {"origins": "*", "methods": ["GET"], "allow_headers": ["Authorization"]}},
     load_demo=load_demo_data,
     load_client_fixture=load_client_fixture,
     openapi_paths=openapi_paths,
