@@ -38,6 +38,7 @@ from .security import SECURITY_HEADERS
 X_RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 CONSTANT_BODIES_KEPT = 1024
 LIMIT_HEADERS = {dialect.name: dialect.rate_limit_headers for dialect in DIALECTS}
+SECURITY_HEADERS_LOWERED = tuple((name, name.lower(), value) for name, value in SECURITY_HEADERS)
 
 
 class JournaledJSONProvider(DefaultJSONProvider):
@@ -84,26 +85,29 @@ def init_app(app):
 
 def before_request():
     """Steps 0–4."""
-    if request.method in current_app.config["WTF_CSRF_METHODS"] and current_app.config["WTF_CSRF_ENABLED"]:
+    app, current, request_globals = context()
+    config = app.config
+    if current.method in config["WTF_CSRF_METHODS"] and config["WTF_CSRF_ENABLED"]:
         csrf.protect(apply_exemptions=True)
-    g.started = time.perf_counter()
-    if request.endpoint == observe.HEALTH_ENDPOINT:  # the readiness probe asks the database itself, nothing else
+    request_globals.started = time.perf_counter()
+    endpoint = current.endpoint
+    if endpoint == observe.HEALTH_ENDPOINT:  # the readiness probe asks the database itself, nothing else
         return None
     settings.load()
     injected = faults.inject()
     if injected is not None:  # a fault's redirect, or the empty response of a dropped connection
         return injected
-    if request.endpoint is not None:
-        count_request(route_limit(request.endpoint), request.endpoint)
+    if endpoint is not None:
+        count_request(route_limit(endpoint, app), endpoint)
 
 
 def after_request(response):
     """Steps 5–9."""
+    app, current, request_globals = context()
     owner = dialect_owner()
-    app, current = current_app._get_current_object(), request._get_current_object()
     headers = response.headers
     present = {name.lower() for name, _ in headers}  # a header absent is added, not looked for again
-    state = g.get("rate_limit")
+    state = request_globals.get("rate_limit")
     if state is not None and app.config["RATELIMIT_HEADERS_ENABLED"]:
         names = LIMIT_HEADERS.get(owner[0]) if owner else None
         values = (state.amount, state.remaining, state.reset_at)
@@ -112,10 +116,11 @@ def after_request(response):
                 set_header(headers, present, name, str(value))
         if state.exceeded and response.status_code == 429 and "retry-after" not in present:
             set_header(headers, present, "Retry-After", str(state.retry_after))
-    for name, value in SECURITY_HEADERS:
-        if name.lower() not in present:
-            set_header(headers, present, name, value)
-    if current.endpoint is not None and is_token_endpoint(current.endpoint):
+    for name, lowered, value in SECURITY_HEADERS_LOWERED:
+        if lowered not in present:
+            headers.add(name, value)
+    endpoint = current.endpoint
+    if endpoint is not None and is_token_endpoint(endpoint, app):
         set_header(headers, present, "Cache-Control", "no-store")
     if owner is not None and owner[0] != "sandbox":
         journal.record(response, owner[0])
@@ -124,6 +129,11 @@ def after_request(response):
         housekeeping.purge_on_schedule()
     current.routing_exception = None
     return response
+
+
+def context():
+    """(app, request, g) of this request: each context proxy looked up once, not at every use."""
+    return current_app._get_current_object(), request._get_current_object(), g._get_current_object()
 
 
 def set_header(headers, present, name, value):

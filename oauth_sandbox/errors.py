@@ -81,13 +81,15 @@ def register_dynamic_owner(dialect_name, error_class, claims):
 def dialect_owner():
     """(dialect name, DialectError subclass) owning this request's path, or None for a page (cached per request)."""
     request_globals = g._get_current_object()  # asked several times a request: one context lookup each time
-    try:
-        return request_globals.dialect_owner
-    except AttributeError:
+    owner = request_globals.get("dialect_owner", UNKNOWN)  # (not an AttributeError the first time: it costs more)
+    if owner is UNKNOWN:
         this_request = request._get_current_object()
         owner = find_owner(this_request.path, unrouted=isinstance(this_request.routing_exception, NotFound))
         request_globals.dialect_owner = owner
-        return owner
+    return owner
+
+
+UNKNOWN = object()
 
 
 def find_owner(path, unrouted):

@@ -97,11 +97,13 @@ def token_endpoint(view):
     return view
 
 
-def is_token_endpoint(endpoint):
-    """Whether the view at `endpoint` was declared a token endpoint (asked once per endpoint)."""
-    declared = current_app.extensions.setdefault("sandbox_token_endpoints", {})
+def is_token_endpoint(endpoint, app=None):
+    """Whether the view at `endpoint` was declared a token endpoint (asked once per endpoint); `app`: the current app,
+    when the caller has it."""
+    app = app or current_app
+    declared = app.extensions.setdefault("sandbox_token_endpoints", {})
     if endpoint not in declared:
-        declared[endpoint] = getattr(current_app.view_functions.get(endpoint), "token_endpoint", False)
+        declared[endpoint] = getattr(app.view_functions.get(endpoint), "token_endpoint", False)
     return declared[endpoint]
 
 

@@ -138,12 +138,13 @@ def parse_limits(text):
     return tuple(parse_many(text))
 
 
-def route_limit(endpoint):
-    """The RouteLimit the view at `endpoint` declared, or None (asked once per endpoint)."""
-    limits = current_app.extensions.setdefault("sandbox_route_limits", {})
+def route_limit(endpoint, app=None):
+    """The RouteLimit the view at `endpoint` declared, or None (asked once per endpoint); `app`: the current app, when
+    the caller has it."""
+    app = app or current_app
+    limits = app.extensions.setdefault("sandbox_route_limits", {})
     if endpoint not in limits:
-        view = current_app.view_functions.get(endpoint)
-        limits[endpoint] = getattr(view, "rate_limit", None)
+        limits[endpoint] = getattr(app.view_functions.get(endpoint), "rate_limit", None)
     return limits[endpoint]
 
 
