@@ -282,6 +282,7 @@ class SandboxAuthorizationServer(AuthorizationServer):
         raise self.error_for(error)
 
 
+TOKEN_SAVED = signal("oauth-sandbox.token-saved")  # each token saved (the QA controls count them: qa/metrics.py)
 TOKEN_COLUMNS = tuple(column.name for column in Token.__table__.c if column.name != "id")  # save_token gives each
 # A Core statement: the ORM's unit of work costs more than the write.
 TOKEN_INSERT = CompiledWrite(Token.__table__.insert(), TOKEN_COLUMNS)
@@ -303,7 +304,7 @@ def save_token(dialect, access_token, expires_in, *, user=None, client=None, aut
         token_type=token_type, scope=scope, issued_at=issued_at, expires_in=expires_in,
         device_info=device_info, organization_id=organization_id, revoked_at=None, last_used_at=None,
         parent_id=parent.id if parent is not None else None)
-    signal("oauth-sandbox.token-saved").send(dialect, code=authorization_code is not None, user=user is not None)
+    TOKEN_SAVED.send(dialect, code=authorization_code is not None, user=user is not None)
     return issued_at + expires_in
 
 

@@ -134,8 +134,9 @@ def token_written():
 
 def forget_catalog(_exc=None):
     """teardown_request: the request's kept answers are not for what its app context does after it."""
-    g.pop("catalog", None)
-    g.pop("unchanged_answers", None)
+    request_globals = g._get_current_object()
+    request_globals.pop("catalog", None)
+    request_globals.pop("unchanged_answers", None)
 
 
 def session_write(orm_execute_state):

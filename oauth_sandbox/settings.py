@@ -65,8 +65,9 @@ def load():
         cache.snapshot = (token, version, values, answers)
     if cache.versioned is None:
         cache.versioned = catalog_versioned()
-    g.settings, g.catalog = values, answers if cache.versioned else None
-    g.unchanged_answers = unchanged_answers(cache, token)
+    request_globals = g._get_current_object()
+    request_globals.settings, request_globals.catalog = values, answers if cache.versioned else None
+    request_globals.unchanged_answers = unchanged_answers(cache, token)
 
 
 def unchanged_answers(cache, token):

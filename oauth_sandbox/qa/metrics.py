@@ -186,9 +186,12 @@ def token_issued(dialect, code=False, user=False, **_):
     """Count an issued token; its grant as the request names it, else as the token tells (code, user or neither)."""
     grant = None
     if has_request_context():
-        grant = request.values.get("grant_type")
-        if grant is None and request.is_json:
-            data = request.get_json(silent=True)
+        current = request._get_current_object()
+        grant = current.args.get("grant_type")  # (request.values' answer, without merging the two)
+        if grant is None and current.method != "GET":
+            grant = current.form.get("grant_type")
+        if grant is None and current.is_json:
+            data = current.get_json(silent=True)
             grant = data.get("grant_type") if isinstance(data, dict) else None
     if not isinstance(grant, str) or grant not in GRANTS:
         grant = "authorization_code" if code else "password" if user else "client_credentials"
