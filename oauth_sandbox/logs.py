@@ -16,12 +16,25 @@ _BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*")
 
 
 def is_secret_name(name):
-    """Whether a parameter or field called `name` (as written on the wire, or already decoded) holds a secret."""
+    """Whether a parameter or field called `name` (as written on the wire, or already decoded) holds a secret. The
+    answer for a short name is kept (most names recur from request to request: `grant_type`, `access_token`…)."""
+    known = _secret_names_known.get(name)
+    if known is not None:
+        return known
+    decoded = name
     for _ in range(3):  # an escape of an escape (`%2577`) is decoded too: redacting more is harmless
-        if "%" not in name and "+" not in name:
+        if "%" not in decoded and "+" not in decoded:
             break
-        name = unquote_plus(name)
-    return name.strip().lower() in SECRET_NAMES
+        decoded = unquote_plus(decoded)
+    secret = decoded.strip().lower() in SECRET_NAMES
+    if len(name) <= 64:
+        if len(_secret_names_known) >= 4096:
+            _secret_names_known.clear()
+        _secret_names_known[name] = secret
+    return secret
+
+
+_secret_names_known = {}  # name -> is_secret_name(name), for names up to 64 characters
 
 
 def could_name_a_secret(text):

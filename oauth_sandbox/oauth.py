@@ -6,7 +6,6 @@ token format, lifetime and error shape), but codes, tokens and their rules live 
 import base64
 import binascii
 import re
-from collections import Counter
 from functools import lru_cache
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
@@ -113,21 +112,25 @@ def ambiguous_token_request(body=None):
     request), or a parameter comes more than once, in the body twice or in the query and the body (§3.2). A
     parameter without a value counts as omitted. `body`: the parameters of a body that is not a form (a JSON
     object), already read."""
-    counts = Counter()
-    sources = [request.args]
-    if request.mimetype in FORM_TYPES:
-        sources.append(request.form)
+    current = request._get_current_object()
+    counts = {}  # name -> how many values it has
+    sources = [current.args] if current.query_string else []
+    if current.mimetype in FORM_TYPES:
+        sources.append(current.form)
     for source in sources:
         for name, values in source.lists():
-            counts[name] += sum(1 for value in values if value)
+            for value in values:
+                if value:
+                    counts[name] = counts.get(name, 0) + 1
     for name, value in (body or {}).items():
-        counts[name] += 1 if value else 0
+        if value:
+            counts[name] = counts.get(name, 0) + 1
     repeated = sorted(name for name, count in counts.items() if count > 1)
     if repeated:
         named = repeated[0] if PLAIN_NAME.fullmatch(repeated[0]) else "A parameter"  # echo no odd bytes back
         return f"{named} must not be sent more than once."
-    scheme = request.headers.get("Authorization", "").partition(" ")[0]
-    if scheme.lower() == "basic" and counts["client_secret"]:
+    scheme = current.headers.get("Authorization", "").partition(" ")[0]
+    if scheme.lower() == "basic" and counts.get("client_secret"):
         return "Authenticate the client once: with HTTP Basic or with client_secret in the body, not both."
     return None
 

@@ -44,11 +44,15 @@ def redact_value(value):
     """A JSON-like value with every secret field replaced, at any depth (names matched as logs.is_secret_name says:
     decoded, any case)."""
     if isinstance(value, dict):
-        return {key: "[REDACTED]" if isinstance(key, str) and is_secret_name(key) else redact_value(item)
-                for key, item in value.items()}
+        return {key: "[REDACTED]" if isinstance(key, str) and is_secret_name(key)
+                else item if type(item) in SCALARS else redact_value(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):  # (a tuple: the values of `jsonify(a, b)`, sent as a list)
-        return [redact_value(item) for item in value]
+        return [item if type(item) in SCALARS else redact_value(item) for item in value]
     return value
+
+
+SCALARS = frozenset((str, int, float, bool, type(None)))  # values with nothing inside to redact
+COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(…, separators=…) makes an encoder every call
 
 
 def form_fields(current):
@@ -68,7 +72,7 @@ def redacted_request_body(current):
 
 def redacted_form(fields):
     """A form body as recorded: its fields (the first value of each), secrets redacted."""
-    return json.dumps(redact_value(fields), separators=(",", ":"))
+    return COMPACT_JSON.encode(redact_value(fields))
 
 
 def redacted_body_text(data):
@@ -104,11 +108,14 @@ def redacted_json(value, encoded=None):
     last_value, last_text = _last_redacted
     if value is last_value:
         return last_text
-    encoded = encoded() if encoded is not None else None
+    if isinstance(value, dict) and any(isinstance(key, str) and is_secret_name(key) for key in value):
+        encoded = None  # a secret's field at the top (a token answer): walked, without looking for one in the text
+    else:
+        encoded = encoded() if encoded is not None else None
     if encoded is not None and not could_name_a_secret(encoded):
         text = encoded.rstrip("\n")[:BODY_LIMIT]
     else:
-        text = json.dumps(redact_value(value), separators=(",", ":"))[:BODY_LIMIT]
+        text = COMPACT_JSON.encode(redact_value(value))[:BODY_LIMIT]
     _last_redacted = (value, text)
     return text
 
