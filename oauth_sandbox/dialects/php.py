@@ -144,7 +144,7 @@ def token():
 @require_token()
 def userinfo():
     """The token's user as `{"username", "email", "full_name"}`."""
-    token = current_token
+    token = current_token._get_current_object()
     return {"username": token.username, "email": token.email, "full_name": token.full_name}
 
 

@@ -120,10 +120,10 @@ def check_request(org_id, resource, write):
     """JSON must be acceptable, the token must hold the scope and be for this organization."""
     if not accepts_json(request.headers.get("Accept")):
         raise MokapenError("not_acceptable", "This API answers application/json only", 406)
-    with require_token.acquire([f"{resource}.{'write' if write else 'read'}"]) as token:
-        if token.organization_id != org_id:
-            raise MokapenError("access_denied", f"The token is for organization {token.organization_id}, "
-                                                f"not {org_id}", 403)
+    token = require_token.valid_token([f"{resource}.{'write' if write else 'read'}"])
+    if token.organization_id != org_id:
+        raise MokapenError("access_denied", f"The token is for organization {token.organization_id}, not {org_id}",
+                           403)
 
 
 def as_json(item, fields):
