@@ -21,6 +21,7 @@ After it:
 CORS is flask-cors's, for the paths the dialects open to browsers (`Dialect.cors_resources`): it also answers
 preflight requests and the error handlers' responses.
 """
+import json
 import time
 
 from flask import current_app, g, request
@@ -37,6 +38,7 @@ from .security import SECURITY_HEADERS
 
 X_RATE_LIMIT_HEADERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
 CONSTANT_BODIES_KEPT = 1024
+COMPACT_SEPARATORS = (",", ":")  # Flask's compact JSON
 LIMIT_HEADERS = {dialect.name: dialect.rate_limit_headers for dialect in DIALECTS}
 SECURITY_HEADERS_LOWERED = tuple((name, name.lower(), value) for name, value in SECURITY_HEADERS)
 
@@ -55,6 +57,14 @@ class JournaledJSONProvider(DefaultJSONProvider):
     def __init__(self, app):
         super().__init__(app)
         self.constant_bodies = {}  # id of a constant document -> (the document, its body)
+        # The encoder of every compact response, made once (json.dumps with arguments makes one each call).
+        self.compact_encoder = json.JSONEncoder(default=self.default, ensure_ascii=self.ensure_ascii,
+                                                sort_keys=self.sort_keys, separators=COMPACT_SEPARATORS)
+
+    def dumps(self, obj, **kwargs):
+        if kwargs.keys() == {"separators"} and kwargs["separators"] == COMPACT_SEPARATORS:  # (response's own call)
+            return self.compact_encoder.encode(obj)
+        return super().dumps(obj, **kwargs)
 
     def response(self, *args, **kwargs):
         response = super().response(*args, **kwargs)
