@@ -18,8 +18,8 @@ After it:
 9. the request lets go of its routing exception (the NotFound of a path no route matches: each Fusio operation's).
    Its traceback holds the frame that holds the request's context, a cycle only the garbage collector frees: on the
    operations' path a collection every 13th request, about a twentieth of its time.
-CORS is flask-cors's, for the paths the dialects open to browsers (`Dialect.cors_resources`): it also answers
-preflight requests and the error handlers' responses.
+CORS is flask-cors's, on the blueprint of a dialect that opens a path to browsers (php's userinfo.php), so no other
+request pays for it: it also answers that path's preflight requests and its errors.
 """
 import json
 import time

@@ -1,5 +1,6 @@
 """What a reviewer of an OAuth server checks: CSRF, redirects, limits, CORS, headers, secrets at rest, logs."""
 import logging
+import time
 
 import pytest
 import requests
@@ -67,6 +68,20 @@ def test_token_endpoint_rate_limit_is_429_in_the_seed_shape(client):
     assert response.json["error"] == "rate_limit_exceeded" and "3 per 1 minute" in response.json["error_description"]
     assert 0 < int(response.headers["Retry-After"]) <= 60
     assert response.headers["X-RateLimit-Remaining"] == "0" and int(response.headers["X-RateLimit-Reset"]) > 0
+
+
+@pytest.mark.parametrize("app_config", [{"PHP_TOKEN_RATE_LIMIT": "5 per minute; 3 per hour"}])
+def test_a_setting_of_several_limits_shows_the_one_with_fewest_left_then_the_first_exceeded(client):
+    def limit_headers():
+        response = client.post("/api/token.php", data={"code": "x", **PHP_CLIENT})
+        return (response.status_code, response.headers["X-RateLimit-Limit"], response.headers["X-RateLimit-Remaining"],
+                int(response.headers["X-RateLimit-Reset"]) - int(time.time()))
+    status, limit, remaining, reset_in = limit_headers()
+    assert (status, limit, remaining) == (400, "3", "2") and 60 < reset_in <= 3601  # the hour's: 2 left, not 4
+    assert limit_headers()[:3] == (400, "3", "1")
+    assert limit_headers()[:3] == (400, "3", "0")
+    status, limit, remaining, reset_in = limit_headers()  # the 4th: within the minute's 5, over the hour's 3
+    assert (status, limit, remaining) == (429, "3", "0") and 60 < reset_in <= 3601
 
 
 def test_default_limits_are_low_enough_to_hit_by_hand(client, app):
