@@ -2,7 +2,7 @@
 
 Before the view:
 0. CSRF, for the methods that change something (flask-wtf's check, which skips reads only after resolving the view's
-   exemptions: not worth a GET's time);
+   exemptions: not worth a GET's time; an endpoint it found exempt, an API's, is not resolved again);
 1. note when the request began (the journal's latency);
 2. the shared settings, re-read only when their version changed, and that version read only when the database
    changed (settings.load; the clock adopted from them);
@@ -96,11 +96,14 @@ def init_app(app):
 def before_request():
     """Steps 0–4."""
     app, current, request_globals = context()
-    config = app.config
+    config, endpoint = app.config, current.endpoint
     if current.method in config["WTF_CSRF_METHODS"] and config["WTF_CSRF_ENABLED"]:
-        csrf.protect(apply_exemptions=True)
+        exempt = app.extensions.setdefault("sandbox_csrf_exempt", set())
+        if endpoint not in exempt:
+            csrf.protect(apply_exemptions=True)
+            if endpoint is not None and not request_globals.get("csrf_valid"):
+                exempt.add(endpoint)  # (flask-wtf marks each request it checked: this one's view is exempt)
     request_globals.started = time.perf_counter()
-    endpoint = current.endpoint
     if endpoint == observe.HEALTH_ENDPOINT:  # the readiness probe asks the database itself, nothing else
         return None
     settings.load()

@@ -16,6 +16,15 @@ def test_login_without_csrf_token_is_rejected(client):
     assert client.get(authorize_url()).headers["Location"].startswith("/login")
 
 
+def test_a_form_is_checked_for_its_csrf_token_every_time_beside_the_apis_that_take_none(client):
+    for _ in range(2):  # the envelope remembers the exempt endpoints it met: a form's is never one of them
+        assert client.post("/api/token.php", data={"code": "x", **PHP_CLIENT}).status_code == 400  # exempt: the API's
+        assert client.post("/oauth/token", data={"grant_type": "client_credentials"}).status_code in (400, 401)
+        response = client.post("/login", data={"username": "johndoe", "password": "demo-password"})
+        assert response.status_code == 400 and "CSRF" in response.text
+    assert login(client).status_code == 302  # with its token, the same form logs in
+
+
 def test_consent_without_csrf_token_issues_no_code(client):
     login(client)
     client.get(authorize_url())
