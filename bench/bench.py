@@ -9,7 +9,9 @@ warm-up) is paired with a run of the bare route just before it, and the pair wit
 For reference it measures the bare app's routes that only sign a JWT (HS256, RS256): the most a token endpoint
 signing such tokens can reach before it stores or checks anything (mokapen's issuance, whose tokens are RS256 JWTs,
 is paired with that route too); and the bare route without Flask (bench/raw.py, a plain WSGI callable), from
-which it prints the most a fast lane in front of Flask could add to each validation and JWKS figure (`lane_bound`).
+which it prints the most a fast lane in front of Flask could add to each validation and JWKS figure (`lane_bound`),
+and the same route inside a Flask request context, which a lane calling the views' own functions needs: the bound
+for such a lane (`in context`).
 With --stored-tokens it measures validation again after filling the token table to each size, to show whether
 latency stays flat.
 """
@@ -240,19 +242,26 @@ def main():
         mokapen_share, figures = measure_against(signing_route(bare_url, "RS256"), f"{base}/oauth/token", "POST",
                                                  urlencode(MOKAPEN_CC), FORM, **run)
         report("issue: mokapen, paired with the RS256 route", *figures, ratio=mokapen_share)
-        without_flask = {}
+        without_flask, in_context = {}, {}
         for method, bare_route in bare_routes.items():  # what Flask's own request handling costs a request
             ratio, figures = measure_against(bare_route, raw_url + "/bare", *bare_route[1:], **run)
             report(f"reference: the bare {method} route without Flask", *figures, ratio=ratio)
             without_flask[method] = ratio
+        for method, bare_route in bare_routes.items():  # and what of it is left to a lane calling the views' code
+            ratio, figures = measure_against(bare_route, raw_url + "/bare/in-context", *bare_route[1:], **run)
+            report(f"reference: the {method} route without Flask, in its context", *figures, ratio=ratio)
+            in_context[method] = ratio
         quotient = ratios["issue: mokapen client_credentials"][0] / signing["RS256"]
         print(f"\n{'issue: mokapen, as a share of the RS256 route':48} {mokapen_share:9.2f} (paired; the quotient "
               f"of the two ratios to the bare POST: {quotient:.2f})")
-        print(f"\n{'the most a fast lane in front of Flask could add':48} {'lane':>9} {'gain':>8}")
+        print(f"\n{'the most a fast lane in front of Flask could add':48} {'lane':>9} {'gain':>8}"
+              f" {'in context':>11} {'gain':>8}")
         for name, (ratio, baseline) in ratios.items():
             if name.startswith(("validate:", "jwks:")):
                 lane = lane_bound(ratio, without_flask[baseline])
-                print(f"{name:48} {lane:9.2f} {lane / ratio:7.2f}x", flush=True)
+                lane_in_context = lane_bound(ratio, in_context[baseline])
+                print(f"{name:48} {lane:9.2f} {lane / ratio:7.2f}x {lane_in_context:11.2f} "
+                      f"{lane_in_context / ratio:7.2f}x", flush=True)
         for count in options.stored_tokens:
             fill_tokens(database_url, count)
             report(f"validate php with {count:,} stored tokens",
