@@ -249,7 +249,7 @@ def main():
             without_flask[method] = ratio
         for method, bare_route in bare_routes.items():  # and what of it is left to a lane calling the views' code
             ratio, figures = measure_against(bare_route, raw_url + "/bare/in-context", *bare_route[1:], **run)
-            report(f"reference: the {method} route without Flask, in its context", *figures, ratio=ratio)
+            report(f"reference: {method} without Flask, in its context", *figures, ratio=ratio)
             in_context[method] = ratio
         quotient = ratios["issue: mokapen client_credentials"][0] / signing["RS256"]
         print(f"\n{'issue: mokapen, as a share of the RS256 route':48} {mokapen_share:9.2f} (paired; the quotient "

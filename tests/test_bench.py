@@ -17,8 +17,8 @@ SCENARIOS = ("bare Flask GET /bare", "bare Flask POST /bare", "issue: consumer c
              "validate: mokapen /api/v1/849/contacts", "jwks: /oauth/jwks", "reference: bare route signing a HS256 JWT",
              "reference: bare route signing a RS256 JWT", "issue: mokapen, paired with the RS256 route",
              "reference: the bare GET route without Flask", "reference: the bare POST route without Flask",
-             "reference: the GET route without Flask, in its context",
-             "reference: the POST route without Flask, in its context")
+             "reference: GET without Flask, in its context",
+             "reference: POST without Flask, in its context")
 
 
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (apt-get install wrk), as the README says")
