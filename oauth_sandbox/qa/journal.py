@@ -56,15 +56,18 @@ COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(…, separa
 
 
 def form_fields(current):
-    """The request's form fields, or {} when its body is not a form (not parsed then: most requests have none)."""
-    return current.form if current.environ.get("CONTENT_TYPE") and current.mimetype in FORM_TYPES else {}
+    """The request's form fields (the first value of each), or {} when its body is not a form (not parsed then: most
+    requests have none). A dict: a werkzeug MultiDict raises and catches an HTTP error for each name it lacks."""
+    if current.environ.get("CONTENT_TYPE") and current.mimetype in FORM_TYPES:
+        return current.form.to_dict()
+    return {}
 
 
-def redacted_request_body(current):
-    """The request body as recorded: form or JSON with secrets redacted; other bodies by size only."""
-    form = form_fields(current)
+def redacted_request_body(current, form):
+    """The request body as recorded: form (`form`, its fields) or JSON with secrets redacted; other bodies by size
+    only."""
     if form:
-        return redacted_form(form.to_dict())
+        return redacted_form(form)
     if not current.environ.get("CONTENT_LENGTH") or not current.content_length:  # (most requests: no body to parse)
         return ""
     return redacted_body_text(current.get_data(cache=True, as_text=True))
@@ -128,10 +131,10 @@ def redacted_query(query_string):
     return redact(query_string.decode(errors="replace"))
 
 
-def caller(current, request_globals):
-    """(client id, username) of the request (`current`, its `g` `request_globals`), as far as it tells: its token's,
-    else the credentials it carries (Basic, a form, the query or a JSON body), else the logged-in user the view read
-    (an authorization page)."""
+def caller(current, request_globals, form):
+    """(client id, username) of the request (`current`, its `g` `request_globals`, its form's fields `form`), as far
+    as it tells: its token's, else the credentials it carries (Basic, a form, the query or a JSON body), else the
+    logged-in user the view read (an authorization page)."""
     token = request_globals.get("request_token")
     if token is not None:
         return token.client_id, token.username
@@ -144,8 +147,8 @@ def caller(current, request_globals):
         except ValueError:  # werkzeug's parse fails on Basic credentials with a non-ASCII character (UnicodeError)
             authorization = None
         basic = authorization.username if authorization and authorization.type == "basic" else None
-        form, data = form_fields(current), json_fields(current)
-        args = current.args if current.query_string else {}
+        data = json_fields(current)
+        args = current.args.to_dict() if current.query_string else {}
         client_id = basic if basic is not None else (form.get("client_id") or args.get("client_id")
                                                       or data.get("client_id"))
         username = form.get("username") or args.get("username") or data.get("username")
@@ -226,13 +229,14 @@ def record(response, dialect):
         return
     current, request_globals = request._get_current_object(), g._get_current_object()
     try:
-        client_id, username = caller(current, request_globals)
+        form = form_fields(current)
+        client_id, username = caller(current, request_globals, form)
         started = request_globals.get("started")
         writer(app).add(Entry(
             time.time(), dialect, current.method, current.path,
             redacted_query(current.query_string) if current.query_string else "", response.status_code, client_id,
             username, (time.perf_counter() - started) * 1000 if started is not None else 0.0,
-            redacted_request_body(current), redacted_response_body(response), redacted_headers(current.headers),
+            redacted_request_body(current, form), redacted_response_body(response), redacted_headers(current.headers),
             response_headers(response)))
     except Exception:  # noqa: BLE001 - the journal is an observer
         log.exception("could not journal %s %s", current.method, current.path)

@@ -187,8 +187,10 @@ def token_issued(dialect, code=False, user=False, **_):
     grant = None
     if has_request_context():
         current = request._get_current_object()
-        grant = current.args.get("grant_type")  # (request.values' answer, without merging the two)
-        if grant is None and current.method != "GET":
+        # (request.values' answer, without merging the two, nor asking a MultiDict for a name it lacks: it raises
+        # and catches an HTTP error each time)
+        grant = current.args.get("grant_type") if "grant_type" in current.args else None
+        if grant is None and current.method != "GET" and "grant_type" in current.form:
             grant = current.form.get("grant_type")
         if grant is None and current.is_json:
             data = current.get_json(silent=True)
