@@ -3,6 +3,7 @@ import json
 import logging
 import re
 import time
+from functools import lru_cache
 from urllib.parse import unquote_plus
 
 # The names of secret parameters and fields: redacted from every log line here, and from the journal (qa/journal.py),
@@ -17,24 +18,19 @@ _BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*")
 
 def is_secret_name(name):
     """Whether a parameter or field called `name` (as written on the wire, or already decoded) holds a secret. The
-    answer for a short name is kept (most names recur from request to request: `grant_type`, `access_token`…)."""
-    known = _secret_names_known.get(name)
-    if known is not None:
-        return known
-    decoded = name
+    answer for a name up to 64 characters is kept (most recur from request to request: `grant_type`…)."""
+    return _short_name_is_secret(name) if len(name) <= 64 else _names_a_secret(name)
+
+
+def _names_a_secret(name):
     for _ in range(3):  # an escape of an escape (`%2577`) is decoded too: redacting more is harmless
-        if "%" not in decoded and "+" not in decoded:
+        if "%" not in name and "+" not in name:
             break
-        decoded = unquote_plus(decoded)
-    secret = decoded.strip().lower() in SECRET_NAMES
-    if len(name) <= 64:
-        if len(_secret_names_known) >= 4096:
-            _secret_names_known.clear()
-        _secret_names_known[name] = secret
-    return secret
+        name = unquote_plus(name)
+    return name.strip().lower() in SECRET_NAMES
 
 
-_secret_names_known = {}  # name -> is_secret_name(name), for names up to 64 characters
+_short_name_is_secret = lru_cache(maxsize=4096)(_names_a_secret)
 
 
 def could_name_a_secret(text):

@@ -117,19 +117,11 @@ class RequestLimiter(Limiter):
 limiter = RequestLimiter(key_func=get_remote_address)
 
 
-COUNTER_KEYS_KEPT = 4096
-_counter_keys = {}  # (limit item, (prefix, client address, endpoint)) -> its counter's key in the storage
-
-
+@lru_cache(maxsize=4096)
 def counter_key(item, key):
-    """The storage key of `item`'s counter for `key`, as limits makes it (`key_for`), made once for each client
-    address and endpoint (at most COUNTER_KEYS_KEPT kept)."""
-    counter = _counter_keys.get((item, key))
-    if counter is None:
-        if len(_counter_keys) >= COUNTER_KEYS_KEPT:
-            _counter_keys.clear()
-        counter = _counter_keys[(item, key)] = item.key_for(*key)
-    return counter
+    """The storage key of `item`'s counter for `key` (prefix, client address, endpoint), as limits makes it
+    (`key_for`), made once for each client address and endpoint."""
+    return item.key_for(*key)
 
 
 @lru_cache(maxsize=256)
