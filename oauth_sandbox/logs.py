@@ -13,7 +13,11 @@ SECRET_NAMES = frozenset(("password", "client_secret", "code", "code_verifier", 
 # A `name=value` pair of a query string or form in a line: the name (letters, digits, `_`, `%XX` escapes and the
 # `+` of a space), not preceded by another of those; the value up to the next `&`, space or quote.
 _PARAMETER = re.compile(r"(?<![\w%+])([\w%+]+)=([^&\s\"']*)")
-_BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9\-._~+/]+=*")
+# A credential after its scheme (RFC 6750's b64token, or Basic's base64); not a challenge's parameter, which follows
+# its scheme the same way (`WWW-Authenticate: Bearer realm="Fusio"`, `Bearer error="invalid_token"`): one of their
+# names, then `="` (no credential is such a name: an `=` in one is padding, after at least two other characters).
+_BEARER = re.compile(r'(?i)\b(Bearer|Basic)\s+(?!(?:realm|error|error_description|error_uri|scope|charset)=")'
+                     r"[A-Za-z0-9\-._~+/]+=*")
 
 
 def is_secret_name(name):

@@ -237,6 +237,25 @@ def test_the_journal_records_request_and_response_headers_with_credentials_redac
     assert "S3CRET" not in json.dumps(entries(client))
 
 
+def test_the_journal_records_each_dialects_challenge_as_sent_and_still_redacts_credentials_beside_it(client):
+    fusio = client.post("/protected_endpoint", json={"title": "lorem ipsum"})
+    mokapen = client.get("/api/v1/849/contacts", headers={"Authorization": "Bearer not-a-token",
+                                                          "Accept": "application/json"})
+    php = client.post("/api/token.php", headers={"Authorization": "Basic bm9ib2R5Om5vdGhpbmc="},
+                      data={"code": "x"})
+    challenges = {entry["path"]: entry["response_headers"].get("WWW-Authenticate")
+                  for entry in entries(client, "?status=401")}
+    assert challenges["/protected_endpoint"] == fusio.headers["WWW-Authenticate"] == 'Bearer realm="Fusio"'
+    assert challenges["/api/v1/849/contacts"] == mokapen.headers["WWW-Authenticate"]
+    assert 'error="invalid_token"' in mokapen.headers["WWW-Authenticate"]
+    sent = entries(client, "?path=/api/token.php")[0]["request_headers"]
+    assert php.status_code == 401 and sent["Authorization"] == "Basic [REDACTED]"
+    client.get("/api/userinfo.php", headers={"X-Forwarded-For": "10.0.0.1",
+                                             "X-Note": "Bearer bm9ib2R5Om5vdGhpbmc= realm=\"x\""})
+    note = entries(client, "?path=/api/userinfo.php")[0]["request_headers"]["X-Note"]
+    assert note == 'Bearer [REDACTED] realm="x"', note
+
+
 def test_the_journal_names_the_user_of_every_dialects_login(client):
     client.post("/consumer/login", json={"username": "janedoe", "password": "demo-password"})
     client.post("/v1/oauth/?username=johndoe&password=demo-password")
