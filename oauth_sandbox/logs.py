@@ -15,7 +15,7 @@ SECRET_NAMES = frozenset(("password", "client_secret", "code", "code_verifier", 
 _PARAMETER = re.compile(r"(?<![\w%+])([\w%+]+)=([^&\s\"']*)")
 # A credential after its scheme (RFC 6750's b64token, or Basic's base64); not a challenge's parameter, which follows
 # its scheme the same way (`WWW-Authenticate: Bearer realm="Fusio"`, `Bearer error="invalid_token"`): one of their
-# names, then `="` (a credential is not one of those words: base64 pads to a multiple of four characters).
+# names, then `="` (a token's `=` is padding at its end; none of those names with it is a credential in use).
 _BEARER = re.compile(r'(?i)\b(Bearer|Basic)\s+(?!(?:realm|error|error_description|error_uri|scope|charset)=")'
                      r"[A-Za-z0-9\-._~+/]+=*")
 
