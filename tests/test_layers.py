@@ -143,9 +143,7 @@ def test_the_graph_sees_relative_and_function_level_imports():
 
 def test_the_readme_layout_names_every_module():
     """README's Layout says what each module is, one line a module: a new module without its line fails here."""
-    readme = (ROOT.parent / "README.md").read_text()
-    layout = readme[readme.index("\n## Layout\n"):]
-    layout = layout[:layout.find("\n## ", 1)] if "\n## " in layout[1:] else layout
+    layout = (ROOT.parent / "README.md").read_text().split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
     unnamed = [str(path.relative_to(ROOT)) for path in sorted(ROOT.rglob("*.py")) if path.name != "__init__.py"
                and f"`{path.name}`" not in layout and f"`{path.relative_to(ROOT)}`" not in layout]
     assert not unnamed, "modules the README's Layout does not name: " + ", ".join(unnamed)
