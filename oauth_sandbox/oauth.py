@@ -49,6 +49,13 @@ INACTIVE_CLIENT = {
     "draft": "The client is a draft: choose its scopes and save it first.",
 }
 
+# What a known, active client whose credentials do not match (or a request with none) is told: League OAuth2
+# Server's words (mokapen's documents), as seed 002's table has them too; Authlib's own message lists the methods it
+# tried as a Python tuple.
+CLIENT_AUTHENTICATION_FAILED = "Client authentication failed"
+# What a resource request with an Authorization of another scheme than Bearer (`Basic …`) is told.
+BEARER_ONLY = "Send the access token as 'Authorization: Bearer ACCESS_TOKEN'"
+
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 PLAIN_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
@@ -231,6 +238,16 @@ class SandboxAuthorizationServer(AuthorizationServer):
         reason = ambiguous_token_request(body)
         if reason is not None:
             raise self.error_for(InvalidRequestError(reason))
+
+    def authenticate_client(self, request, methods, endpoint="token"):
+        """Authlib's client authentication, its refusal of credentials that match no client in plain words
+        (CLIENT_AUTHENTICATION_FAILED); the refusals find_client raises keep theirs."""
+        try:
+            return super().authenticate_client(request, methods, endpoint)
+        except InvalidClientError as error:
+            if error.description == f"The client cannot authenticate with methods: {methods}":
+                error.description = CLIENT_AUTHENTICATION_FAILED
+            raise
 
     def find_client(self, client_id):
         """The client with this id, if it is registered for this dialect and active; None for an unknown one.

@@ -106,11 +106,15 @@ def test_json_a_few_levels_deep_still_works(client):
     ("/authorization/token", {"grant_type": "client_credentials"}),
 ])
 def test_basic_credentials_that_are_not_utf8_are_an_unknown_client(client, path, data, credentials):
+    """401 invalid_client with a challenge (php, mokapen); Fusio's token endpoint finds no credentials in them and
+    answers as it does without any: 400 invalid_request "Credentials not available"."""
     response = client.post(path, data=data, headers={"Authorization": f"Basic {credentials}"})
-    assert response.status_code in (400, 401), response.text
-    assert response.json["error"] in ("invalid_client", "invalid_request"), response.text
-    if response.status_code == 401:
-        assert "WWW-Authenticate" in response.headers
+    if path == "/authorization/token":
+        assert (response.status_code, response.json) == (400, {"error": "invalid_request",
+                                                               "error_description": "Credentials not available"})
+    else:
+        assert (response.status_code, response.json["error"]) == (401, "invalid_client"), response.text
+        assert response.headers["WWW-Authenticate"].startswith("Basic ")
 
 
 def test_php_json_token_request_with_basic_that_is_not_utf8(client):

@@ -21,6 +21,11 @@ SEED_JWT_HEADER = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1Ni"  # {"typ":"JWT","alg":"RS
 PNG = DEMO_LOGO  # a 1×1 PNG
 
 
+def basic(credentials):
+    """HTTP Basic credentials for {"client_id", "client_secret"}."""
+    return base64.b64encode(f"{credentials['client_id']}:{credentials['client_secret']}".encode()).decode()
+
+
 def authorize_url(**params):
     query = {"client_id": "mokapen-public-demo", "redirect_uri": REDIRECT, "response_type": "code",
              "scope": "tasks.read tasks.write", "state": STATE}
@@ -245,6 +250,29 @@ def test_missing_expired_and_garbage_tokens_are_401_with_www_authenticate(client
     response = api(client, "GET", "/api/v1/849/contacts", token)
     assert_error(response, 401, "invalid_token")
     assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+def test_another_scheme_than_bearer_is_answered_as_no_token_saying_how_to_send_one(client):
+    response = client.get("/api/v1/849/contacts", headers={"Accept": "application/json",
+                                                           "Authorization": "Basic " + basic(PRIVATE)})
+    assert response.status_code == 401 and response.json == {
+        "error": "missing_authorization",
+        "error_description": "Send the access token as 'Authorization: Bearer ACCESS_TOKEN'"}
+    assert response.headers["WWW-Authenticate"] == (
+        'Bearer realm="OAuth Sandbox", error="missing_authorization", '
+        'error_description="Send the access token as \'Authorization: Bearer ACCESS_TOKEN\'"')
+
+
+@pytest.mark.parametrize("how", ["body", "basic", "none"])
+def test_a_wrong_secret_is_told_client_authentication_failed(client, how):
+    wrong = {**PRIVATE, "client_secret": "wrong"}
+    data = {"grant_type": "client_credentials", "organization_id": "849", **(wrong if how == "body" else {})}
+    headers = {"Authorization": "Basic " + basic(wrong)} if how == "basic" else {}
+    response = client.post("/oauth/token", data=data, headers=headers)
+    assert response.status_code == 401 and response.json == {"error": "invalid_client",
+                                                             "error_description": "Client authentication failed"}
+    assert response.headers["WWW-Authenticate"] == (
+        'Basic error="invalid_client", error_description="Client authentication failed"')
 
 
 def test_accept_header_is_honoured(client):

@@ -11,6 +11,8 @@ from ..demo import PHP_DEMO_REDIRECT_URIS, create_client
 from ..errors import DialectError, json_object_body
 from ..extensions import csrf
 from ..oauth import (
+    BEARER_ONLY,
+    CLIENT_AUTHENTICATION_FAILED,
     AuthorizationCodeGrant,
     PayloadRequest,
     SandboxAuthorizationServer,
@@ -30,7 +32,7 @@ CORS(bp, resources={r"/api/userinfo.php": {"origins": "*", "methods": ["GET"], "
 # Seed 002's error table, plus the codes a server needs beyond it (not_found, rate limits, …).
 SEED_DESCRIPTIONS = {
     "invalid_request": "The request is missing required parameters",
-    "invalid_client": "Client authentication failed",
+    "invalid_client": CLIENT_AUTHENTICATION_FAILED,
     "invalid_code": "The authorization code is invalid or expired",
     "invalid_token": "The access token is invalid or expired",
 }
@@ -80,7 +82,7 @@ def php_error_for(error):
     if error.error == "invalid_token":
         return PhpError("invalid_token", SEED_DESCRIPTIONS["invalid_token"], 401, dict(error.get_headers()))
     if error.error in ("missing_authorization", "unsupported_token_type"):
-        return PhpError("invalid_request", "Send the access token as 'Authorization: Bearer ACCESS_TOKEN'", 400,
+        return PhpError("invalid_request", BEARER_ONLY, 400,
                         {"WWW-Authenticate": 'Bearer realm="OAuth Sandbox"'})
     return PhpError(error.error if error.error in SEED_DESCRIPTIONS else "invalid_request", description, 400)
 

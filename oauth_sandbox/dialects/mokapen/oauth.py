@@ -2,7 +2,14 @@
 from dataclasses import dataclass, field, fields
 
 import jwt
-from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
+from authlib.oauth2.rfc6749 import (
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+    MissingAuthorizationError,
+    UnsupportedTokenTypeError,
+    grants,
+)
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
@@ -13,6 +20,7 @@ from ...errors import DialectError
 from ...extensions import db
 from ...models import Token
 from ...oauth import (
+    BEARER_ONLY,
     SECRET_AUTH_METHODS,
     AuthorizationCodeGrant,
     PayloadRequest,
@@ -80,7 +88,12 @@ MokapenError.DOCUMENTED = {
 
 
 def mokapen_error_for(error):
-    """Authlib's error as it stands (status, headers), in the mokapen shape."""
+    """Authlib's error as it stands (status, headers), in the mokapen shape; an Authorization of another scheme
+    than Bearer (`Basic …`) is answered as one without a token (missing_authorization, as documented) saying how to
+    send one, not with Authlib's unsupported_token_type and its empty description."""
+    if isinstance(error, UnsupportedTokenTypeError):
+        error = MissingAuthorizationError(error.auth_type, error.realm)
+        error.description = BEARER_ONLY
     description = error.get_error_description() or DESCRIPTIONS.get(error.error, error.error.replace("_", " "))
     headers = dict(error.get_headers())
     if headers.get("WWW-Authenticate", "").startswith("bearer "):  # Authlib's spelling for a missing token
