@@ -4,7 +4,9 @@ import json
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
+import pytest
 import requests
 
 from helpers import csrf_token
@@ -76,12 +78,22 @@ def test_api_reference_page_lists_every_operation_of_the_openapi_document(client
     assert {"/api/token.php", "/consumer/login", "/v1/oauth/", "/oauth/token"} <= set(document["paths"])
 
 
-def test_callback_page_shows_the_token_request_of_the_codes_dialect_and_client(live_server):
-    """The front page's mokapen authorize link lands on /callback, whose request (mokapen's /oauth/token with
-    mokapen-public-demo) redeems the code as shown; its API request then answers."""
+def readme_mokapen_authorize_url(base_url):
+    """The public app's authorize URL README's mokapen section prints, on this server."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    url = re.search(r"^# (http://127\.0\.0\.1:5000/oauth/authorize\?\S+)$", readme, re.M).group(1)
+    return url.replace("http://127.0.0.1:5000", base_url)
+
+
+@pytest.mark.parametrize("link", ["front page", "README"])
+def test_callback_page_shows_the_token_request_of_the_codes_dialect_and_client(live_server, link):
+    """The front page's mokapen authorize link (scopes tasks.read contacts.read), and the README's (tasks.read
+    tasks.write), land on /callback, whose request (mokapen's /oauth/token with mokapen-public-demo) redeems the
+    code as shown; its API request, a list the code's scope may read, then answers."""
     session = requests.Session()
     front = session.get(live_server.url + "/").text
-    authorize_link = html.unescape(re.search(r'id="mokapen-authorize" href="([^"]+)"', front).group(1))
+    authorize_link = (html.unescape(re.search(r'id="mokapen-authorize" href="([^"]+)"', front).group(1))
+                      if link == "front page" else readme_mokapen_authorize_url(live_server.url))
     login_page = session.get(authorize_link)
     consent = session.post(login_page.url, data={"csrf_token": csrf_token(login_page.text), "username": "johndoe",
                                                  "password": "demo-password"})
@@ -89,12 +101,13 @@ def test_callback_page_shows_the_token_request_of_the_codes_dialect_and_client(l
                                                "organization_id": "849"})
     assert callback.url.startswith(f"{live_server.url}/callback?code="), callback.url
     assert 'id="code-client">mokapen-public-demo<' in callback.text
-    redeem, contacts = shown_commands(callback.text)
+    redeem, listing = shown_commands(callback.text)
     assert "/oauth/token" in redeem and "token.php" not in callback.text
+    assert listing.split()[2].endswith("/api/v1/849/contacts" if link == "front page" else "/api/v1/849/tasks")
     body, status = run_shell(redeem)
     assert status == 200, body
     assert json.loads(body)["organization_id"] == 849
-    body, status = run_shell(contacts.replace("ACCESS_TOKEN", json.loads(body)["access_token"]))
+    body, status = run_shell(listing.replace("ACCESS_TOKEN", json.loads(body)["access_token"]))
     assert status == 200 and json.loads(body)["data"], body
 
 
