@@ -143,8 +143,13 @@ def create_client(data_dir, args):
     from .factory import create_app
     from .qa.fixtures import FixtureError
 
-    if {"--help", "-h"} & set(args):  # its help, without making a data dir
-        create_client_command.main(["--help"], prog_name="oauth-sandbox create-client [--data-dir DIR]")
+    if {"--help", "-h"} & set(args):  # its help, --data-dir among its options, without making a data dir
+        context = click.get_current_context()
+        described = click.Command("create-client", help=create_client_command.help, params=[
+            *(param for param in context.command.params if isinstance(param, click.Option)),
+            *create_client_command.params])
+        echo(described.get_help(click.Context(described, info_name="oauth-sandbox create-client")))
+        context.exit()
     data_dir = make_data_dir(data_dir)
     try:
         app = create_app(instance_path=str(data_dir))

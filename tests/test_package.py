@@ -164,6 +164,10 @@ def test_help(venv):
     for option in ("--host", "--port", "--data-dir", "--fixtures", "oauth-sandbox"):
         assert option in run_help
     assert "FILE" in check(bin_dir / "oauth-sandbox", "check-fixtures", "--help", cwd=elsewhere).stdout
+    create_help = check(bin_dir / "oauth-sandbox", "create-client", "--help", cwd=elsewhere).stdout
+    assert "Usage: oauth-sandbox create-client [OPTIONS] CLIENT_ID" in create_help, create_help
+    for option in ("--data-dir DIRECTORY", "--dialect", "--organization", "--dedicated-user"):
+        assert f"\n  {option}" in create_help, create_help
 
 
 def test_run_serves_the_sandbox_from_its_data_dir(venv, tmp_path, capsys):
