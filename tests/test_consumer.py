@@ -177,7 +177,16 @@ def test_token_endpoint_errors(client):
     ({"Authorization": "Basic abc"}, "Invalid authorization type"),
     ({"Authorization": "Bearer"}, "No authorization token was provided"),
     ({"Authorization": "Bearer not-a-token"}, "Invalid access token"),
-    ({"Authorization": "Bearer a.b.c"}, "Wrong number of segments"),
+    ({"Authorization": "Bearer a.b"}, "Wrong number of segments"),
+    # php-jwt's checks, in its order, on what has a dot (as Fusio decodes it before looking it up)
+    ({"Authorization": "Bearer a.b.c"}, "Syntax error, malformed JSON"),  # "a" is no JSON (Fusio: a 500)
+    ({"Authorization": "Bearer bnVsbA.e30.x"}, "Invalid header encoding"),  # null
+    ({"Authorization": "Bearer e30.bnVsbA.x"}, "Invalid claims encoding"),
+    ({"Authorization": "Bearer e30.NQ.x"}, "Payload must be a JSON object"),  # 5
+    ({"Authorization": "Bearer eyJ0eXAiOiJKV1QifQ.e30.x"}, "Empty algorithm"),  # {"typ":"JWT"}
+    ({"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."}, "Algorithm not supported"),  # {"alg":"none"}
+    ({"Authorization": "Bearer eyJhbGciOiJSUzI1NiJ9.e30.x"}, "Incorrect key for this algorithm"),  # RS256
+    ({"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x"}, "Signature verification failed"),  # HS256
 ])
 def test_private_operation_refuses_without_a_valid_token(client, headers, message):
     response = client.post("/protected_endpoint", json={"title": "lorem ipsum"}, headers=headers)

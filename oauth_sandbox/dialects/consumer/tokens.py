@@ -1,8 +1,11 @@
 """Fusio's tokens: HS256 JWTs for users (optionally through an app), refreshable, checked per operation."""
+import base64
+import binascii
 import functools
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -12,6 +15,8 @@ from jwt.algorithms import HMACAlgorithm
 
 from ... import clock
 from ...claims import merge, token_claims
+from ...jsonbody import JSONTooDeep
+from ...jsonbody import loads as json_loads
 from ...clients import query_client
 from ...models import Token
 from ...oauth import issuer, remember_token, retire_token, save_token
@@ -155,7 +160,58 @@ def signed_claims(access_token, secret):
     try:
         return jwt.decode(access_token, secret, algorithms=["HS256"],
                           options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
-    except jwt.InvalidSignatureError:
-        raise TokenRefused("Signature verification failed") from None
     except jwt.PyJWTError:
-        raise TokenRefused("Wrong number of segments") from None
+        raise TokenRefused(php_jwt_refusal(access_token)) from None
+
+
+# firebase/php-jwt's JWT::decode, which Fusio runs on a token with a dot before it looks it up, passing on the
+# message of what it raises: its checks, in its order. A header or claims segment that is not JSON at all fails in
+# php-jwt's JSON decoder with PHP's error message (a DomainException, which Fusio does not catch: its answer is a 500
+# with that message); here it is the same message in the 401 every other refusal gets, as no API path answers 5xx.
+PHP_JWT_ALGORITHMS = frozenset(("ES384", "ES256", "ES256K", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512",
+                                "EdDSA"))
+
+
+class NotJSON(ValueError):
+    """A segment php-jwt's JSON decoder refuses; the message is PHP's (as php-jwt words json_last_error)."""
+
+
+def php_jwt_refusal(access_token):
+    """What php-jwt says of a token PyJWT refused with Fusio's HS256 key."""
+    segments = access_token.split(".")
+    if len(segments) != 3:
+        return "Wrong number of segments"
+    try:
+        header = php_json_segment(segments[0])
+        if header is None:
+            return "Invalid header encoding"
+        claims = php_json_segment(segments[1])
+    except NotJSON as error:
+        return str(error)
+    if claims is None:
+        return "Invalid claims encoding"
+    if not isinstance(claims, (dict, list)):  # (php-jwt makes a JSON array an object)
+        return "Payload must be a JSON object"
+    algorithm = header.get("alg") if isinstance(header, dict) else None
+    if not algorithm:
+        return "Empty algorithm"
+    if not isinstance(algorithm, str) or algorithm not in PHP_JWT_ALGORITHMS:
+        return "Algorithm not supported"
+    if algorithm != "HS256":
+        return "Incorrect key for this algorithm"
+    return "Signature verification failed"
+
+
+def php_json_segment(segment):
+    """A segment as php-jwt reads it: base64url as PHP's base64_decode reads it (characters outside the alphabet
+    skipped, a lone last character dropped), then JSON; NotJSON with PHP's message where that is no JSON."""
+    text = re.sub(r"[^A-Za-z0-9+/]", "", segment.replace("-", "+").replace("_", "/"))
+    text = text[:len(text) - 1] if len(text) % 4 == 1 else text
+    try:
+        return json_loads(base64.b64decode(text + "=" * (-len(text) % 4)).decode())
+    except UnicodeDecodeError:
+        raise NotJSON("Malformed UTF-8 characters") from None
+    except JSONTooDeep:
+        raise NotJSON("Maximum stack depth exceeded") from None
+    except (ValueError, binascii.Error):
+        raise NotJSON("Syntax error, malformed JSON") from None
