@@ -1,10 +1,12 @@
 """The schema comes from the Flask-Migrate (Alembic) migrations, and they match the models."""
+from urllib.parse import parse_qs, urlsplit
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
-from helpers import make_app
+from helpers import csrf_token, login, make_app
 from oauth_sandbox import bootstrap, reads
 from oauth_sandbox.extensions import db
 
@@ -81,3 +83,41 @@ def test_upgrading_a_database_with_tokens_keeps_them_working(tmp_path):
     refused = client.get("/api/v1/849/contacts", headers={"Authorization": f"Bearer {before}",
                                                           "Accept": "application/json"})
     assert refused.status_code == 401
+
+
+def mokapen_pair(client, refresh_token=None):
+    """A mokapen public app's tokens: from a code johndoe approves, or from `refresh_token`."""
+    public = {"client_id": "mokapen-public-demo", "client_secret": "mokapen-public-demo-secret"}
+    if refresh_token is not None:
+        return client.post("/oauth/token", data={"grant_type": "refresh_token", **public,
+                                                 "refresh_token": refresh_token})
+    login(client)
+    url = ("/oauth/authorize?client_id=mokapen-public-demo&redirect_uri=https://example.com/callback"
+           "&response_type=code&scope=tasks.read&state=0123456789abcdef")
+    approved = client.post(url, data={"csrf_token": csrf_token(client.get(url).text), "approve": "Approve",
+                                      "organization_id": "849"})
+    code = parse_qs(urlsplit(approved.headers["Location"]).query)["code"][0]
+    return client.post("/oauth/token", data={"grant_type": "authorization_code", **public, "code": code,
+                                             "redirect_uri": "https://example.com/callback"})
+
+
+def test_upgrading_keeps_refresh_chains_so_a_replayed_refresh_token_still_revokes_its_successors(tmp_path):
+    """Rotated before the upgrade to the partial refresh-hash index (5b2d8c1e7f30, a table rebuild on SQLite, as its
+    downgrade is) and replayed after it: what was issued from the replayed token is revoked, as without an upgrade."""
+    app = make_app(tmp_path)
+    with app.app_context():
+        empty_database()
+        upgrade(revision="3e8f1a2b4c6d")
+        bootstrap.load_demo_data()
+    client = app.test_client()
+    first = mokapen_pair(client).json
+    second = mokapen_pair(client, first["refresh_token"]).json
+    with app.app_context():
+        upgrade()
+        downgrade(revision="3e8f1a2b4c6d")  # (and back: the downgrade rebuilds the table too)
+        upgrade()
+    tasks = {"Authorization": f"Bearer {second['access_token']}", "Accept": "application/json"}
+    assert client.get("/api/v1/849/tasks", headers=tasks).status_code == 200
+    assert mokapen_pair(client, first["refresh_token"]).json["error"] == "invalid_grant"  # the replay
+    assert client.get("/api/v1/849/tasks", headers=tasks).status_code == 401
+    assert mokapen_pair(client, second["refresh_token"]).json["error"] == "invalid_grant"

@@ -263,6 +263,12 @@ def test_another_scheme_than_bearer_is_answered_as_no_token_saying_how_to_send_o
         'error_description="Send the access token as \'Authorization: Bearer ACCESS_TOKEN\'"')
 
 
+@pytest.mark.parametrize("endpoint", ["/oauth/revoke", "/oauth/introspect"])
+def test_an_unknown_token_type_hint_is_still_unsupported_token_type(client, endpoint):
+    response = client.post(endpoint, data={**PRIVATE, "token": "x", "token_type_hint": "bogus"})
+    assert response.json == {"error": "unsupported_token_type", "error_description": "unsupported token type"}
+
+
 @pytest.mark.parametrize("how", ["body", "basic", "none"])
 def test_a_wrong_secret_is_told_client_authentication_failed(client, how):
     wrong = {**PRIVATE, "client_secret": "wrong"}

@@ -88,10 +88,12 @@ MokapenError.DOCUMENTED = {
 
 
 def mokapen_error_for(error):
-    """Authlib's error as it stands (status, headers), in the mokapen shape; an Authorization of another scheme
-    than Bearer (`Basic …`) is answered as one without a token (missing_authorization, as documented) saying how to
-    send one, not with Authlib's unsupported_token_type and its empty description."""
-    if isinstance(error, UnsupportedTokenTypeError):
+    """Authlib's error as it stands (status, headers), in the mokapen shape; at /api/v1/ an Authorization of another
+    scheme than Bearer (`Basic …`) is answered as one without a token (missing_authorization, as documented) saying
+    how to send one, not with Authlib's unsupported_token_type and its empty description (the resource protector
+    raises it with the challenge's scheme; revocation and introspection, for a token_type_hint they do not know,
+    without one, and keep it: RFC 7009 §2.2.1)."""
+    if isinstance(error, UnsupportedTokenTypeError) and error.auth_type:
         error = MissingAuthorizationError(error.auth_type, error.realm)
         error.description = BEARER_ONLY
     description = error.get_error_description() or DESCRIPTIONS.get(error.error, error.error.replace("_", " "))
