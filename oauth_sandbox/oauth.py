@@ -15,7 +15,9 @@ from authlib.oauth2.rfc6749 import (
     InvalidClientError,
     InvalidGrantError,
     InvalidRequestError,
+    MissingAuthorizationError,
     UnsupportedResponseTypeError,
+    UnsupportedTokenTypeError,
     grants,
 )
 from authlib.oauth2.rfc6749.requests import BasicOAuth2Payload
@@ -503,4 +505,10 @@ class SandboxResourceProtector(ResourceProtector):
             self.raise_error_response(error)
 
     def raise_error_response(self, error):
+        """The error in the dialect's shape. An Authorization of another scheme than Bearer (`Basic …`) is one without
+        a token, saying how to send one (Authlib's unsupported_token_type has no description; revocation and
+        introspection keep theirs, for a token_type_hint they do not know: RFC 7009 §2.2.1)."""
+        if isinstance(error, UnsupportedTokenTypeError):
+            error = MissingAuthorizationError(error.auth_type, error.realm)
+            error.description = BEARER_ONLY
         raise self.error_for(error)

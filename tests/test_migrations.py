@@ -37,6 +37,16 @@ def empty_database():
     db.session.commit()
 
 
+def app_at_revision(tmp_path, revision):
+    """An app whose database is migrated only up to `revision`, with the demo data."""
+    app = make_app(tmp_path)
+    with app.app_context():
+        empty_database()
+        upgrade(revision=revision)
+        bootstrap.load_demo_data()
+    return app
+
+
 def indexes():
     """Every table's indexes as the database reflects them: name, columns, uniqueness and WHERE clause."""
     inspector = db.inspect(db.engine)
@@ -60,11 +70,7 @@ def triggers():
 def test_upgrading_a_database_with_tokens_keeps_them_working(tmp_path):
     """A sandbox upgraded from the revision before the partial token indexes (a9e8d7c6b5f4): its tokens still
     validate and revoke, and new ones are issued and found."""
-    app = make_app(tmp_path)
-    with app.app_context():
-        empty_database()
-        upgrade(revision="f1a2b3c4d5e6")
-        bootstrap.load_demo_data()
+    app = app_at_revision(tmp_path, "f1a2b3c4d5e6")
     client = app.test_client()
     credentials = {"grant_type": "client_credentials", "client_id": "mokapen-private-demo",
                    "client_secret": "mokapen-private-demo-secret", "organization_id": "849"}
@@ -104,11 +110,7 @@ def mokapen_pair(client, refresh_token=None):
 def test_upgrading_keeps_refresh_chains_so_a_replayed_refresh_token_still_revokes_its_successors(tmp_path):
     """Rotated before the upgrade to the partial refresh-hash index (5b2d8c1e7f30, a table rebuild on SQLite, as its
     downgrade is) and replayed after it: what was issued from the replayed token is revoked, as without an upgrade."""
-    app = make_app(tmp_path)
-    with app.app_context():
-        empty_database()
-        upgrade(revision="3e8f1a2b4c6d")
-        bootstrap.load_demo_data()
+    app = app_at_revision(tmp_path, "3e8f1a2b4c6d")
     client = app.test_client()
     first = mokapen_pair(client).json
     second = mokapen_pair(client, first["refresh_token"]).json

@@ -81,7 +81,7 @@ def php_error_for(error):
         return PhpError("invalid_request", "grant_type, when sent, must be authorization_code", 400)
     if error.error == "invalid_token":
         return PhpError("invalid_token", SEED_DESCRIPTIONS["invalid_token"], 401, dict(error.get_headers()))
-    if error.error in ("missing_authorization", "unsupported_token_type"):
+    if error.error == "missing_authorization":  # (another scheme than Bearer too: SandboxResourceProtector)
         return PhpError("invalid_request", BEARER_ONLY, 400,
                         {"WWW-Authenticate": 'Bearer realm="OAuth Sandbox"'})
     return PhpError(error.error if error.error in SEED_DESCRIPTIONS else "invalid_request", description, 400)

@@ -2,14 +2,7 @@
 from dataclasses import dataclass, field, fields
 
 import jwt
-from authlib.oauth2.rfc6749 import (
-    InvalidGrantError,
-    InvalidRequestError,
-    InvalidScopeError,
-    MissingAuthorizationError,
-    UnsupportedTokenTypeError,
-    grants,
-)
+from authlib.oauth2.rfc6749 import InvalidGrantError, InvalidRequestError, InvalidScopeError, grants
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from flask import current_app
@@ -20,7 +13,6 @@ from ...errors import DialectError
 from ...extensions import db
 from ...models import Token
 from ...oauth import (
-    BEARER_ONLY,
     SECRET_AUTH_METHODS,
     AuthorizationCodeGrant,
     PayloadRequest,
@@ -88,14 +80,7 @@ MokapenError.DOCUMENTED = {
 
 
 def mokapen_error_for(error):
-    """Authlib's error as it stands (status, headers), in the mokapen shape; at /api/v1/ an Authorization of another
-    scheme than Bearer (`Basic …`) is answered as one without a token (missing_authorization, as documented) saying
-    how to send one, not with Authlib's unsupported_token_type and its empty description (the resource protector
-    raises it with the challenge's scheme; revocation and introspection, for a token_type_hint they do not know,
-    without one, and keep it: RFC 7009 §2.2.1)."""
-    if isinstance(error, UnsupportedTokenTypeError) and error.auth_type:
-        error = MissingAuthorizationError(error.auth_type, error.realm)
-        error.description = BEARER_ONLY
+    """Authlib's error as it stands (status, headers), in the mokapen shape."""
     description = error.get_error_description() or DESCRIPTIONS.get(error.error, error.error.replace("_", " "))
     headers = dict(error.get_headers())
     if headers.get("WWW-Authenticate", "").startswith("bearer "):  # Authlib's spelling for a missing token
